@@ -1,0 +1,75 @@
+import { Logger, type WsMessageHandler } from '@nestjs/common';
+import type { Subscription } from 'rxjs';
+import { WebSocket, type RawData } from 'ws';
+import {
+  BAD_ID,
+  BINARY_FRAME,
+  NO_EVENT,
+  NOT_AN_OBJECT,
+  NOT_JSON,
+  STRAY_ACK,
+  UNKNOWN_EVENT,
+} from '../rooms.messages.js';
+import type { RoomSocket } from '../socket/room-socket.js';
+import { inboundFrame } from './inbound-frame.js';
+import { exceptionFrame, replyFrame } from './replies.js';
+
+const logger = new Logger('RoomsAdapter');
+
+type FrameId = string | number | undefined;
+
+function isFrameId(id: unknown): id is FrameId {
+  return id === undefined || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
+}
+
+function refuse(socket: RoomSocket, message: string, id?: FrameId): void {
+  if (socket.readyState === WebSocket.OPEN) socket.send(exceptionFrame(message, id));
+}
+
+/**
+ * A socket's `message` listener (one function for all sockets; `this` is the socket). Bad frames
+ * are answered with an exception frame and go no further; acks settle their request; events run
+ * their Nest handler inside the frame's context so that every answer carries its `id`.
+ */
+export function routeFrame(this: WebSocket, raw: RawData, isBinary: boolean): void {
+  const socket = this as RoomSocket;
+  if (isBinary) return refuse(socket, BINARY_FRAME);
+  let frame: unknown;
+  try {
+    frame = JSON.parse(raw.toString());
+  } catch {
+    return refuse(socket, NOT_JSON);
+  }
+  if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) return refuse(socket, NOT_AN_OBJECT);
+  const { event, data, id, ack } = frame as Record<string, unknown>;
+  if (!isFrameId(id)) return refuse(socket, BAD_ID);
+  if (event === undefined && ack !== undefined) {
+    if (!socket.server.answerAck(socket, ack, data)) refuse(socket, STRAY_ACK, id);
+    return;
+  }
+  if (typeof event !== 'string') return refuse(socket, NO_EVENT, id);
+  const handler = socket.handlers?.find((candidate) => candidate.message === event);
+  if (handler === undefined) return refuse(socket, UNKNOWN_EVENT(event.slice(0, 100)), id);
+  inboundFrame.run({ socket, event, id }, runHandler, socket, handler, data, event, id);
+}
+
+function runHandler(socket: RoomSocket, handler: WsMessageHandler, data: unknown, event: string, id: FrameId): void {
+  let subscription: Subscription | undefined;
+  const finished = () => {
+    if (subscription !== undefined) socket.openReplies?.delete(subscription);
+  };
+  subscription = socket.transform!(handler.callback(data, event)).subscribe({
+    next(value) {
+      if (value !== null && value !== undefined && socket.readyState === WebSocket.OPEN) {
+        socket.send(replyFrame(value, event, id));
+      }
+    },
+    // Nest's own filters already answered the client; only a filter that rethrows gets here.
+    error(error: unknown) {
+      logger.error(error);
+      finished();
+    },
+    complete: finished,
+  });
+  if (!subscription.closed) (socket.openReplies ??= new Set()).add(subscription);
+}

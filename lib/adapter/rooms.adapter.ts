@@ -1,0 +1,185 @@
+import {
+  Logger,
+  type INestApplicationContext,
+  type WebSocketAdapter,
+  type WsMessageHandler,
+} from '@nestjs/common';
+import { createServer, type Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { Observable } from 'rxjs';
+import { WebSocket, WebSocketServer } from 'ws';
+import { negotiatedDeflate } from '../broadcast/frame.js';
+import { DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_PAYLOAD, SHUTDOWN_GRACE } from '../rooms.constants.js';
+import { MISSING_MODULE } from '../rooms.messages.js';
+import type { RoomsAdapterOptions } from '../rooms.options.js';
+import { RoomsServer } from '../rooms.server.js';
+import { handshakeOf } from '../socket/handshake.js';
+import { RoomSocket, type DisconnectReason } from '../socket/room-socket.js';
+import { Heartbeat, markAlive } from './heartbeat.js';
+import { routeFrame } from './message-router.js';
+import { UpgradeRouter } from './upgrade-router.js';
+
+/** `@WebSocketGateway()` options the adapter reads. */
+interface GatewayOptions {
+  path?: string;
+  namespace?: string;
+}
+
+/** Port 0 in `@WebSocketGateway()` means the app's own HTTP server. */
+const APP_PORT = 0;
+
+const logger = new Logger('RoomsAdapter');
+
+function ignoreSocketError(): void {
+  // `ws` reports a client's protocol errors (bad UTF-8, an oversized frame) here and then closes
+  // the connection with the matching code; the close is what the app needs to know about.
+}
+
+/** A socket's `close` listener (`this` is the socket): disconnecting -> leave -> disconnect. */
+function onClose(this: WebSocket): void {
+  const socket = this as RoomSocket;
+  if (socket.openReplies !== undefined) for (const reply of socket.openReplies) reply.unsubscribe();
+  const reason: DisconnectReason = socket.closeReason ?? 'transport close';
+  socket.server.detach(socket, reason);
+  if (socket.disconnectCallbacks !== undefined) for (const callback of socket.disconnectCallbacks) callback(reason);
+}
+
+/**
+ * Nest's WebSocket adapter on `ws`, with rooms: gateways share the app's HTTP server (routed by
+ * path) or listen on their own port; every client is a `RoomSocket` in the app's rooms.
+ */
+export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocket, GatewayOptions> {
+  private readonly options: Required<Pick<RoomsAdapterOptions, 'maxPayload' | 'heartbeatInterval'>> &
+    RoomsAdapterOptions;
+  private readonly servers = new Set<WebSocketServer>();
+  private readonly routers = new Map<number, UpgradeRouter>();
+  private readonly heartbeat: Heartbeat;
+  private rooms: RoomsServer | undefined;
+
+  constructor(
+    private readonly app: INestApplicationContext,
+    options: RoomsAdapterOptions = {},
+  ) {
+    this.options = {
+      ...options,
+      maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+      heartbeatInterval: options.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL,
+    };
+    this.heartbeat = new Heartbeat(this.options.heartbeatInterval, this.servers);
+  }
+
+  create(port: number, options: GatewayOptions = {}): WebSocketServer {
+    const rooms = this.resolveRooms();
+    if (options.namespace !== undefined) throw new Error('RoomsAdapter does not support namespaces; use paths.');
+    const server = new WebSocketServer({
+      noServer: true,
+      WebSocket: RoomSocket,
+      maxPayload: this.options.maxPayload,
+      perMessageDeflate: this.options.perMessageDeflate ?? false,
+    });
+    server.on('connection', (socket: RoomSocket, request: IncomingMessage) => this.accept(rooms, socket, request));
+    server.on('error', (error) => logger.error(error));
+    this.routerFor(port).add(options.path, server);
+    this.servers.add(server);
+    this.heartbeat.start();
+    return server;
+  }
+
+  bindClientConnect(server: WebSocketServer, callback: (...args: unknown[]) => void): void {
+    server.on('connection', callback);
+  }
+
+  bindClientDisconnect(client: RoomSocket, callback: (reason: DisconnectReason) => void): void {
+    (client.disconnectCallbacks ??= []).push(callback);
+  }
+
+  bindMessageHandlers(
+    client: RoomSocket,
+    handlers: WsMessageHandler[],
+    transform: (data: unknown) => Observable<unknown>,
+  ): void {
+    // Called once per gateway on the client's path: their handlers form one list, so that an
+    // unknown event is only answered as such when no gateway has it.
+    client.handlers = client.handlers === undefined ? handlers : [...client.handlers, ...handlers];
+    client.transform = transform;
+  }
+
+  /** Drops a client that connected before the app was ready: no hooks, it was never served. */
+  closeClient(client: RoomSocket): void {
+    client.server.discard(client);
+    client.close(1013, 'server starting');
+  }
+
+  /** Closes every client with 1001 (cut off after a grace period), then the server. */
+  async close(server: WebSocketServer): Promise<void> {
+    const closed: Promise<void>[] = [];
+    for (const client of server.clients as Set<RoomSocket>) {
+      if (client.readyState === WebSocket.CLOSED) continue;
+      closed.push(new Promise((resolve) => client.once('close', () => resolve())));
+      client.closeReason ??= 'server shutting down';
+      client.close(1001);
+    }
+    const grace = setTimeout(() => {
+      for (const client of server.clients) client.terminate();
+    }, SHUTDOWN_GRACE);
+    await Promise.all(closed);
+    clearTimeout(grace);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const router of this.routers.values()) router.remove(server);
+    this.servers.delete(server);
+  }
+
+  async dispose(): Promise<void> {
+    this.heartbeat.stop();
+    const ownServers: Promise<void>[] = [];
+    for (const [port, router] of this.routers) {
+      router.detach();
+      if (port !== APP_PORT) ownServers.push(new Promise((resolve) => router.http.close(() => resolve())));
+    }
+    this.routers.clear();
+    await Promise.all(ownServers);
+  }
+
+  private accept(rooms: RoomsServer, socket: RoomSocket, request: IncomingMessage): void {
+    socket.handshake = handshakeOf(request);
+    socket.deflate = negotiatedDeflate(socket);
+    socket.on('message', routeFrame);
+    socket.on('pong', markAlive);
+    socket.on('error', ignoreSocketError);
+    socket.once('close', onClose);
+    rooms.attach(socket);
+  }
+
+  private resolveRooms(): RoomsServer {
+    if (this.rooms !== undefined) return this.rooms;
+    try {
+      this.rooms = this.app.get(RoomsServer, { strict: false }) ?? undefined;
+    } catch {
+      // Nest's own "could not find" names no fix; ours below does.
+    }
+    if (this.rooms === undefined) throw new Error(MISSING_MODULE);
+    return this.rooms;
+  }
+
+  private routerFor(port: number): UpgradeRouter {
+    let router = this.routers.get(port);
+    if (router === undefined) {
+      router = new UpgradeRouter(port === APP_PORT ? this.appHttpServer() : this.listenOn(port));
+      this.routers.set(port, router);
+    }
+    return router;
+  }
+
+  private appHttpServer(): Server {
+    const http = (this.app as { getHttpServer?: () => Server }).getHttpServer?.();
+    if (http === undefined) throw new Error('RoomsAdapter: this app has no HTTP server; give the gateway a port.');
+    return http;
+  }
+
+  private listenOn(port: number): Server {
+    const http = createServer((_request, response) => response.writeHead(426).end());
+    http.on('error', (error) => logger.error(error));
+    http.listen(port);
+    return http;
+  }
+}

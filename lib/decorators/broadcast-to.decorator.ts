@@ -1,0 +1,12 @@
+import { roomOperation, type RoomsSelector } from './room-operation.js';
+
+export interface BroadcastToOptions {
+  /** Leave the sending socket out of the broadcast. Default true. */
+  exceptSender?: boolean;
+}
+
+/** Sends the handler's replies to `rooms` instead of back to the sender. */
+export const BroadcastTo = <TData = any>(
+  rooms: RoomsSelector<TData>,
+  { exceptSender = true }: BroadcastToOptions = {},
+): MethodDecorator => roomOperation({ kind: 'broadcast', rooms, exceptSender });

@@ -1,0 +1,31 @@
+import { UseInterceptors } from '@nestjs/common';
+import { INTERCEPTORS_METADATA } from '@nestjs/common/constants.js';
+import { RoomsInterceptor } from '../hooks/rooms.interceptor.js';
+import { ROOM_OPERATIONS_METADATA } from '../rooms.constants.js';
+import type { RoomSocket } from '../socket/room-socket.js';
+
+/** Rooms given to a decorator: fixed, or computed from the message and the socket. */
+export type RoomsSelector<TData = any> =
+  | string
+  | readonly string[]
+  | ((data: TData, socket: RoomSocket) => string | readonly string[] | Promise<string | readonly string[]>);
+
+export type RoomOperation =
+  | { readonly kind: 'join' | 'leave'; readonly rooms: RoomsSelector }
+  | { readonly kind: 'broadcast'; readonly rooms: RoomsSelector; readonly exceptSender: boolean };
+
+/**
+ * Records one room operation on a handler and makes sure the one rooms interceptor runs it.
+ * Operations run in the order the decorators are written, top to bottom.
+ */
+export function roomOperation(operation: RoomOperation): MethodDecorator {
+  return (target, key, descriptor) => {
+    const handler = descriptor.value as object;
+    const operations = (Reflect.getMetadata(ROOM_OPERATIONS_METADATA, handler) as RoomOperation[] | undefined) ?? [];
+    Reflect.defineMetadata(ROOM_OPERATIONS_METADATA, [operation, ...operations], handler);
+    const interceptors = (Reflect.getMetadata(INTERCEPTORS_METADATA, handler) as unknown[] | undefined) ?? [];
+    if (!interceptors.includes(RoomsInterceptor.instance)) {
+      UseInterceptors(RoomsInterceptor.instance)(target, key, descriptor);
+    }
+  };
+}

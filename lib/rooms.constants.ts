@@ -1,0 +1,14 @@
+/** Metadata keys and defaults shared by the module, the decorators and the adapter. */
+
+export const ROOM_OPERATIONS_METADATA = 'nestjs-rooms:operations';
+export const ON_DISCONNECTING_METADATA = 'nestjs-rooms:on-disconnecting';
+export const ON_DISCONNECT_METADATA = 'nestjs-rooms:on-disconnect';
+export const ON_SERVER_EVENT_METADATA = 'nestjs-rooms:on-server-event';
+
+export const DEFAULT_MAX_ROOMS_PER_SOCKET = 1000;
+export const DEFAULT_MAX_ROOM_NAME_LENGTH = 256;
+export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+export const DEFAULT_HEARTBEAT_INTERVAL = 25_000;
+export const DEFAULT_REQUEST_TIMEOUT = 5_000;
+/** How long `app.close()` waits for clients to answer the 1001 close frame before cutting them off. */
+export const SHUTDOWN_GRACE = 1_000;

@@ -1,0 +1,26 @@
+/** Every message a user or a client can read, in one place so that they stay consistent. */
+
+export const MISSING_MODULE =
+  'RoomsAdapter needs RoomsModule: add RoomsModule.forRoot() (or forRootAsync()) to the imports of your root module.';
+
+export const INVALID_ROOM_NAME = (max: number) =>
+  `Room names must be non-empty strings of at most ${max} characters.`;
+export const INVALID_TARGET_ROOM = 'Target rooms must be non-empty strings.';
+export const INVALID_TIMEOUT = 'timeout() takes a non-negative number of milliseconds.';
+export const ROOM_LIMIT = (max: number) => `A socket can be in at most ${max} rooms (its own id room aside).`;
+export const PRIVATE_ROOM = 'Socket id rooms are private: a client cannot join or leave one.';
+export const JOIN_REFUSED = (room: string) => `Joining room "${room}" was refused.`;
+export const INVALID_EVENT_NAME = 'An event name must be a non-empty string.';
+export const UNSERIALISABLE = (event: string, cause: unknown) =>
+  `The payload of "${event}" cannot be serialised to JSON: ${cause instanceof Error ? cause.message : String(cause)}`;
+export const ACK_TIMEOUT = (ms: number, got: number, expected: number) =>
+  `Timed out after ${ms} ms waiting for acknowledgements: ${got} of ${expected} answered.`;
+
+// Answers to bad inbound frames (the README's bad-input table lists them).
+export const BINARY_FRAME = 'Binary frames are not supported: send UTF-8 JSON text.';
+export const NOT_JSON = 'The frame is not valid JSON.';
+export const NOT_AN_OBJECT = 'The frame must be a JSON object.';
+export const NO_EVENT = 'The frame needs an "event" string.';
+export const BAD_ID = 'A frame\'s "id" must be a string or a finite number.';
+export const UNKNOWN_EVENT = (event: string) => `No handler for event "${event}".`;
+export const STRAY_ACK = 'The "ack" does not answer any pending request.';

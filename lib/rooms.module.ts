@@ -1,0 +1,31 @@
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { RoomsExplorer } from './hooks/rooms.explorer.js';
+import { ConfigurableModuleClass, ROOMS_MODULE_OPTIONS } from './rooms.module-definition.js';
+import type { RoomsModuleOptions } from './rooms.options.js';
+import { RoomsServer } from './rooms.server.js';
+import { RoomService } from './rooms.service.js';
+
+/**
+ * Rooms for the whole app: import `RoomsModule.forRoot()` once (it is global), then use
+ * `new RoomsAdapter(app)` as the WebSocket adapter.
+ */
+@Global()
+@Module({
+  imports: [DiscoveryModule],
+  providers: [
+    {
+      provide: RoomsServer,
+      useFactory: (options: RoomsModuleOptions | undefined) => new RoomsServer(options ?? {}),
+      inject: [ROOMS_MODULE_OPTIONS],
+    },
+    RoomService,
+    RoomsExplorer,
+  ],
+  exports: [RoomService, RoomsServer],
+})
+export class RoomsModule extends ConfigurableModuleClass {
+  static override forRoot(options: RoomsModuleOptions = {}): DynamicModule {
+    return super.forRoot(options);
+  }
+}

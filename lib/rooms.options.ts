@@ -1,0 +1,29 @@
+import type { Broker } from './cluster/broker.js';
+import type { RoomSocket } from './socket/room-socket.js';
+
+/** Options of `RoomsModule.forRoot()`; the same for every gateway of the app. */
+export interface RoomsModuleOptions {
+  /** Carries rooms across servers. Default: in-process, this server alone. */
+  broker?: Broker;
+  /** Asked for every room of every decorator-driven join (`@JoinRoom`); all must agree. */
+  canJoin?: (socket: RoomSocket, room: string) => boolean | Promise<boolean>;
+  /** Rooms a socket may be in, its own id room aside. Default 1000. */
+  maxRoomsPerSocket?: number;
+  /** Longest room name, in characters. Default 256. */
+  maxRoomNameLength?: number;
+}
+
+/** What `useClass` / `useExisting` of `RoomsModule.forRootAsync()` implement. */
+export interface RoomsOptionsFactory {
+  createRoomsOptions(): RoomsModuleOptions | Promise<RoomsModuleOptions>;
+}
+
+/** Options of `new RoomsAdapter(app, options)`: the WebSocket transport. */
+export interface RoomsAdapterOptions {
+  /** Largest inbound frame in bytes; a larger one closes that connection with 1009. Default 1 MiB. */
+  maxPayload?: number;
+  /** Milliseconds between pings; a peer that has not answered when the next is due is dropped. Default 25000. */
+  heartbeatInterval?: number;
+  /** Negotiate permessage-deflate (`true` or `ws`'s deflate options). Default off. */
+  perMessageDeflate?: boolean | Record<string, unknown>;
+}

@@ -1,0 +1,194 @@
+import { Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { AckCollector } from './broadcast/ack-collector.js';
+import { BroadcastOperator, DEFAULT_FLAGS, type BroadcastFlags } from './broadcast/broadcast-operator.js';
+import { encodeEvent, writeEvent, type EncodedEvent } from './broadcast/frame.js';
+import { InMemoryBroker, type Broker } from './cluster/broker.js';
+import { ServerEvents } from './cluster/server-events.js';
+import { isValidRoomName, looksLikeSocketId } from './registry/room-names.js';
+import { RoomRegistry } from './registry/room-registry.js';
+import { DEFAULT_MAX_ROOM_NAME_LENGTH, DEFAULT_MAX_ROOMS_PER_SOCKET } from './rooms.constants.js';
+import { RoomsError } from './rooms.error.js';
+import { INVALID_ROOM_NAME, JOIN_REFUSED, PRIVATE_ROOM, ROOM_LIMIT } from './rooms.messages.js';
+import type { RoomsModuleOptions } from './rooms.options.js';
+import type { DisconnectReason, RoomSocket } from './socket/room-socket.js';
+
+export type DisconnectHook = (socket: RoomSocket, rooms: ReadonlySet<string>, reason: DisconnectReason) => unknown;
+
+/**
+ * One app's rooms: its sockets, what they are in, and everything done to them. The service, the
+ * operators, the sockets and the adapter all act through it; it is the only writer of the registry.
+ */
+export class RoomsServer implements OnApplicationShutdown {
+  readonly registry = new RoomRegistry<RoomSocket>();
+  readonly broker: Broker;
+  readonly serverEvents = new ServerEvents();
+  private readonly maxRoomsPerSocket: number;
+  private readonly maxRoomNameLength: number;
+  private readonly canJoin: RoomsModuleOptions['canJoin'];
+  private readonly disconnectingHooks: DisconnectHook[] = [];
+  private readonly disconnectHooks: DisconnectHook[] = [];
+  private readonly logger = new Logger('RoomsServer');
+  private ackSequence = 0;
+
+  constructor(options: RoomsModuleOptions = {}) {
+    this.broker = options.broker ?? new InMemoryBroker();
+    this.maxRoomsPerSocket = options.maxRoomsPerSocket ?? DEFAULT_MAX_ROOMS_PER_SOCKET;
+    this.maxRoomNameLength = options.maxRoomNameLength ?? DEFAULT_MAX_ROOM_NAME_LENGTH;
+    this.canJoin = options.canJoin;
+  }
+
+  /** A broadcast operator that targets every socket. */
+  operator(): BroadcastOperator {
+    return new BroadcastOperator(this, [], [], DEFAULT_FLAGS);
+  }
+
+  // ---- connection lifecycle ------------------------------------------------------------------
+
+  /** A new socket joins its own id room; from here on it can be targeted. */
+  attach(socket: RoomSocket): void {
+    socket.server = this;
+    this.registry.add(socket);
+  }
+
+  /**
+   * The disconnecting -> leave every room -> disconnect order. Hooks get a snapshot of the rooms
+   * that stays intact for their async work; they are not awaited and their failures are logged.
+   */
+  detach(socket: RoomSocket, reason: DisconnectReason): void {
+    if (socket.gone) return;
+    socket.gone = true;
+    const rooms: ReadonlySet<string> = new Set(socket.roomSet);
+    this.runHooks(this.disconnectingHooks, socket, rooms, reason);
+    this.registry.remove(socket);
+    if (socket.pendingAcks !== undefined) {
+      for (const collector of socket.pendingAcks.values()) collector.forget();
+      socket.pendingAcks = undefined;
+    }
+    this.runHooks(this.disconnectHooks, socket, rooms, reason);
+  }
+
+  /** Forgets a socket the app never served: no hooks run. */
+  discard(socket: RoomSocket): void {
+    socket.gone = true;
+    this.registry.remove(socket);
+  }
+
+  onDisconnecting(hook: DisconnectHook): void {
+    this.disconnectingHooks.push(hook);
+  }
+
+  onDisconnect(hook: DisconnectHook): void {
+    this.disconnectHooks.push(hook);
+  }
+
+  // ---- membership ----------------------------------------------------------------------------
+
+  /** Server-side join: names and limits are checked, all or nothing; a gone socket is left alone. */
+  async join(socket: RoomSocket, rooms: readonly string[]): Promise<void> {
+    this.joinAll([socket], rooms);
+  }
+
+  async leave(socket: RoomSocket, rooms: readonly string[]): Promise<void> {
+    this.leaveAll([socket], rooms);
+  }
+
+  /** Every socket joins every room, or, when any would be refused, none does. */
+  joinAll(sockets: readonly RoomSocket[], rooms: readonly string[]): void {
+    this.checkNames(rooms);
+    for (const socket of sockets) this.checkCapacity(socket, rooms);
+    for (const socket of sockets) if (!socket.gone) this.registry.join(socket, rooms);
+  }
+
+  leaveAll(sockets: readonly RoomSocket[], rooms: readonly string[]): void {
+    this.checkNames(rooms);
+    for (const socket of sockets) if (!socket.gone) this.registry.leave(socket, rooms);
+  }
+
+  /** What a decorator-driven join must pass, checked before the handler runs. */
+  async checkClientJoin(socket: RoomSocket, rooms: readonly string[]): Promise<void> {
+    this.checkClientRooms(rooms);
+    this.checkCapacity(socket, rooms);
+    if (this.canJoin === undefined) return;
+    for (const room of rooms) {
+      if (!(await this.canJoin(socket, room))) throw new RoomsError(JOIN_REFUSED(room));
+    }
+  }
+
+  /** Names a client may ask for: valid, and never shaped like a socket id. */
+  checkClientRooms(rooms: readonly string[]): void {
+    this.checkNames(rooms);
+    if (rooms.some(looksLikeSocketId)) throw new RoomsError(PRIVATE_ROOM);
+  }
+
+  checkNames(rooms: readonly unknown[]): asserts rooms is readonly string[] {
+    if (!Array.isArray(rooms) || !rooms.every((room) => isValidRoomName(room, this.maxRoomNameLength))) {
+      throw new RoomsError(INVALID_ROOM_NAME(this.maxRoomNameLength));
+    }
+  }
+
+  private checkCapacity(socket: RoomSocket, rooms: readonly string[]): void {
+    const current = socket.roomSet;
+    let added = 0;
+    for (let i = 0; i < rooms.length; i++) {
+      if (!current.has(rooms[i]) && rooms.indexOf(rooms[i]) === i) added++;
+    }
+    if (current.size - 1 + added > this.maxRoomsPerSocket) throw new RoomsError(ROOM_LIMIT(this.maxRoomsPerSocket));
+  }
+
+  // ---- delivery ------------------------------------------------------------------------------
+
+  /** The hot path: one encoded event written to every selected socket of this server. */
+  deliver(rooms: readonly string[], except: readonly string[], encoded: EncodedEvent, flags: BroadcastFlags): void {
+    this.registry.forEachTarget(rooms, except, (socket) => writeEvent(socket, encoded, flags, socket.deflate));
+  }
+
+  /** Sends to this server's selected sockets and gathers one answer from each. */
+  deliverWithAck(
+    rooms: readonly string[],
+    except: readonly string[],
+    event: string,
+    data: unknown,
+    flags: BroadcastFlags,
+  ): Promise<unknown[]> {
+    const ack = ++this.ackSequence;
+    const encoded = encodeEvent(event, data, ack);
+    const collector = new AckCollector(flags.timeout ?? this.broker.requestTimeout);
+    for (const socket of this.registry.select(rooms, except)) {
+      if (!writeEvent(socket, encoded, flags, socket.deflate)) continue;
+      (socket.pendingAcks ??= new Map()).set(ack, collector);
+      collector.expect();
+    }
+    collector.seal();
+    return collector.promise;
+  }
+
+  /** A socket's `{"ack": n, "data"}`; false when it answers nothing pending. */
+  answerAck(socket: RoomSocket, ack: unknown, data: unknown): boolean {
+    const collector = typeof ack === 'number' ? socket.pendingAcks?.get(ack) : undefined;
+    if (collector === undefined) return false;
+    socket.pendingAcks!.delete(ack as number);
+    collector.answer(data);
+    return true;
+  }
+
+  sendTo(socket: RoomSocket, event: string, data: unknown): void {
+    writeEvent(socket, encodeEvent(event, data), DEFAULT_FLAGS, socket.deflate);
+  }
+
+  // ---- app lifecycle ---------------------------------------------------------------------------
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.broker.close();
+  }
+
+  private runHooks(hooks: DisconnectHook[], socket: RoomSocket, rooms: ReadonlySet<string>, reason: DisconnectReason) {
+    for (const hook of hooks) {
+      try {
+        const result = hook(socket, rooms, reason);
+        if (result instanceof Promise) result.catch((error: unknown) => this.logger.error(error));
+      } catch (error) {
+        this.logger.error(error);
+      }
+    }
+  }
+}

@@ -1,0 +1,108 @@
+import { Injectable } from '@nestjs/common';
+import type { BroadcastOperator } from './broadcast/broadcast-operator.js';
+import { serializeEvent } from './broadcast/frame.js';
+import type { ServerEventHandler } from './cluster/server-events.js';
+import type { RoomEvents } from './registry/room-registry.js';
+import { RoomsServer } from './rooms.server.js';
+import type { RemoteSocket } from './socket/remote-socket.js';
+
+/**
+ * Rooms from anywhere in the app: controllers, queues, cron jobs. Every method acts on every
+ * socket unless narrowed with `to`/`in`/`except`.
+ */
+@Injectable()
+export class RoomService {
+  constructor(private readonly server: RoomsServer) {}
+
+  to(rooms: string | readonly string[]): BroadcastOperator {
+    return this.server.operator().to(rooms);
+  }
+
+  in(rooms: string | readonly string[]): BroadcastOperator {
+    return this.server.operator().in(rooms);
+  }
+
+  except(rooms: string | readonly string[]): BroadcastOperator {
+    return this.server.operator().except(rooms);
+  }
+
+  get local(): BroadcastOperator {
+    return this.server.operator().local;
+  }
+
+  get volatile(): BroadcastOperator {
+    return this.server.operator().volatile;
+  }
+
+  compress(compress: boolean): BroadcastOperator {
+    return this.server.operator().compress(compress);
+  }
+
+  timeout(ms: number): BroadcastOperator {
+    return this.server.operator().timeout(ms);
+  }
+
+  emit(event: string, data?: unknown): true {
+    return this.server.operator().emit(event, data);
+  }
+
+  emitWithAck(event: string, data?: unknown): Promise<unknown[]> {
+    return this.server.operator().emitWithAck(event, data);
+  }
+
+  fetchSockets(): Promise<RemoteSocket[]> {
+    return this.server.operator().fetchSockets();
+  }
+
+  count(): Promise<number> {
+    return this.server.operator().count();
+  }
+
+  socketsJoin(rooms: string | readonly string[]): Promise<void> {
+    return this.server.operator().socketsJoin(rooms);
+  }
+
+  socketsLeave(rooms: string | readonly string[]): Promise<void> {
+    return this.server.operator().socketsLeave(rooms);
+  }
+
+  disconnectSockets(close = false): Promise<void> {
+    return this.server.operator().disconnectSockets(close);
+  }
+
+  /**
+   * Sends an event to every other server's `@OnServerEvent(event)` handlers; never to this one's.
+   * With the default in-memory broker this server is the whole cluster, so nobody receives it.
+   */
+  serverSideEmit(event: string, ...args: unknown[]): true {
+    serializeEvent(event, args);
+    return true;
+  }
+
+  /** Like `serverSideEmit`, resolving with one answer per other server (`[]` on a single server). */
+  async serverSideEmitWithAck(event: string, ...args: unknown[]): Promise<unknown[]> {
+    serializeEvent(event, args);
+    return [];
+  }
+
+  /** Handles other servers' `serverSideEmit(event)`; returns the function that unsubscribes. */
+  onServerEvent(event: string, handler: ServerEventHandler): () => void {
+    return this.server.serverEvents.on(event, handler);
+  }
+
+  /** Every room of the cluster, without the sockets' own id rooms. */
+  async allRooms(): Promise<Set<string>> {
+    return this.server.registry.roomNames();
+  }
+
+  /** Room lifecycle events of this server: `create-room`, `join-room`, `leave-room`, `delete-room`. */
+  on<E extends keyof RoomEvents>(name: E, listener: (...args: RoomEvents[E]) => void): this {
+    this.server.registry.on(name, listener as never);
+    return this;
+  }
+
+  off<E extends keyof RoomEvents>(name: E, listener: (...args: RoomEvents[E]) => void): this {
+    this.server.registry.off(name, listener as never);
+    return this;
+  }
+}

@@ -1,0 +1,122 @@
+import { WebSocket } from 'ws';
+import type { WsMessageHandler } from '@nestjs/common';
+import type { Observable, Subscription } from 'rxjs';
+import type { BroadcastOperator } from '../broadcast/broadcast-operator.js';
+import type { AckCollector } from '../broadcast/ack-collector.js';
+import type { RoomMember } from '../registry/room-registry.js';
+import { toRoomList } from '../registry/room-names.js';
+import type { RoomsServer } from '../rooms.server.js';
+import { inboundFrame, withReplyId } from '../adapter/inbound-frame.js';
+import { createSocketId } from './socket-id.js';
+import type { Handshake } from './handshake.js';
+
+/** Why a socket went away, as `@OnDisconnecting`, `@OnDisconnect` and `handleDisconnect` see it. */
+export type DisconnectReason = 'transport close' | 'server disconnect' | 'server shutting down' | 'ping timeout';
+
+const EXCEPTION_FRAME_START = '{"event":"exception"';
+
+/**
+ * The client object gateway handlers get: a `ws` WebSocket that knows its rooms. `ws` builds it
+ * (it is handed to `WebSocketServer` as its `WebSocket` class); the adapter attaches it to the
+ * app's rooms before any handler sees it.
+ */
+export class RoomSocket extends WebSocket implements RoomMember {
+  /** 22 base64url characters, 128 random bits; also the name of the socket's private room. */
+  readonly id: string = createSocketId();
+  /** What the upgrade request said (address, url, headers). */
+  handshake!: Handshake;
+
+  /** @internal the registry's member -> rooms side; read it through `rooms`. */
+  readonly roomSet = new Set<string>();
+  /** @internal owned by the registry. */
+  selectionMark = 0;
+  /** @internal the app's rooms; set by the adapter before `handleConnection`. */
+  server!: RoomsServer;
+  /** @internal set once the socket has started leaving. */
+  gone = false;
+  /** @internal why the server closed it, when it did. */
+  closeReason: DisconnectReason | undefined;
+  /** @internal answered a ping since the last one was sent. */
+  alive = true;
+  /** @internal negotiated permessage-deflate. */
+  deflate = false;
+  /** @internal `emitWithAck` requests it has yet to answer, created on first use. */
+  pendingAcks: Map<number, AckCollector> | undefined;
+  /** @internal Nest's handlers for this client (one list for all gateways on its path). */
+  handlers: WsMessageHandler[] | undefined;
+  /** @internal Nest's result transform. */
+  transform: ((result: unknown) => Observable<unknown>) | undefined;
+  /** @internal Nest's `handleDisconnect` callbacks, one per gateway. */
+  disconnectCallbacks: Array<(reason: DisconnectReason) => void> | undefined;
+  /** @internal replies still streaming, cut when the socket closes. */
+  openReplies: Set<Subscription> | undefined;
+
+  private ownData: Record<string, unknown> | undefined;
+
+  /** The rooms it is in, its own `id` first; empty once it has disconnected. */
+  get rooms(): ReadonlySet<string> {
+    return this.roomSet;
+  }
+
+  /** Free per-socket data; travels with `fetchSockets()`. */
+  get data(): Record<string, unknown> {
+    return (this.ownData ??= {});
+  }
+
+  set data(value: Record<string, unknown>) {
+    this.ownData = value;
+  }
+
+  /** Resolves once broadcasts to those rooms reach this socket. All or nothing for an array. */
+  join(rooms: string | readonly string[]): Promise<void> {
+    return this.server.join(this, toRoomList(rooms));
+  }
+
+  /** Leaving a room it is not in does nothing. */
+  leave(rooms: string | readonly string[]): Promise<void> {
+    return this.server.leave(this, toRoomList(rooms));
+  }
+
+  /** Broadcast to rooms, this socket excluded. */
+  to(rooms: string | readonly string[]): BroadcastOperator {
+    return this.broadcast.to(rooms);
+  }
+
+  in(rooms: string | readonly string[]): BroadcastOperator {
+    return this.to(rooms);
+  }
+
+  except(rooms: string | readonly string[]): BroadcastOperator {
+    return this.broadcast.except(rooms);
+  }
+
+  /** Every socket but this one. */
+  get broadcast(): BroadcastOperator {
+    return this.server.operator().except(this.id);
+  }
+
+  /** Sends `{event, data}` to this socket only. */
+  sendEvent(event: string, data?: unknown): void {
+    this.server.sendTo(this, event, data);
+  }
+
+  /** Server-side disconnect: a close frame (1000), or with `close = true` the connection is cut. */
+  disconnect(close = false): void {
+    if (this.readyState === WebSocket.CLOSED) return;
+    this.closeReason ??= 'server disconnect';
+    if (close) this.terminate();
+    else this.close(1000);
+  }
+
+  /**
+   * Nest's exception filter writes its `exception` frames with `send` itself; this is where such a
+   * frame gets the `id` of the inbound frame it answers.
+   */
+  override send(data: unknown, ...rest: unknown[]): void {
+    if (typeof data === 'string' && data.startsWith(EXCEPTION_FRAME_START)) {
+      const frame = inboundFrame.getStore();
+      if (frame !== undefined && frame.socket === this && frame.id !== undefined) data = withReplyId(data, frame.id);
+    }
+    (WebSocket.prototype.send as (...args: unknown[]) => void).call(this, data, ...rest);
+  }
+}

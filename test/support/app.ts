@@ -1,0 +1,43 @@
+import 'reflect-metadata';
+import type { INestApplication, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { RoomsAdapter, RoomService, type RoomsAdapterOptions } from '../../lib/index.js';
+import { RoomsServer } from '../../lib/rooms.server.js';
+
+export interface TestApp {
+  app: INestApplication;
+  rooms: RoomService;
+  /** `ws://127.0.0.1:<port><path>` of the app's HTTP server. */
+  url(path?: string): string;
+  port: number;
+  /** This app's registry counters, for leak checks. */
+  registrySize(): { rooms: number; sockets: number };
+  close(): Promise<void>;
+}
+
+/** Boots a Nest app on 127.0.0.1, port 0, with the rooms adapter. */
+export async function startApp(module: Type, adapterOptions: RoomsAdapterOptions = {}): Promise<TestApp> {
+  const app = await NestFactory.create(module, { logger: false });
+  app.useWebSocketAdapter(new RoomsAdapter(app, adapterOptions));
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  const server = app.get(RoomsServer);
+  return {
+    app,
+    rooms: app.get(RoomService),
+    port: address.port,
+    url: (path = '/') => `ws://127.0.0.1:${address.port}${path}`,
+    registrySize: () => ({ rooms: server.registry.roomCount, sockets: server.registry.memberCount }),
+    close: () => app.close(),
+  };
+}
+
+/** A port nobody listens on right now, for gateways that listen on their own port. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}

@@ -3,8 +3,7 @@
 export const MISSING_MODULE =
   'RoomsAdapter needs RoomsModule: add RoomsModule.forRoot() (or forRootAsync()) to the imports of your root module.';
 
-export const INVALID_ROOM_NAME = (max: number) =>
-  `Room names must be non-empty strings of at most ${max} characters.`;
+export const INVALID_ROOM_NAME = (max: number) => `Room names must be non-empty strings of at most ${max} characters.`;
 export const INVALID_TARGET_ROOM = 'Target rooms must be non-empty strings.';
 export const INVALID_TIMEOUT = 'timeout() takes a non-negative number of milliseconds.';
 export const ROOM_LIMIT = (max: number) => `A socket can be in at most ${max} rooms (its own id room aside).`;

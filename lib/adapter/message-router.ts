@@ -1,5 +1,5 @@
 import { Logger, type WsMessageHandler } from '@nestjs/common';
-import type { Subscription } from 'rxjs';
+import { Subscription } from 'rxjs';
 import { WebSocket, type RawData } from 'ws';
 import {
   BAD_ID,
@@ -54,22 +54,26 @@ export function routeFrame(this: WebSocket, raw: RawData, isBinary: boolean): vo
 }
 
 function runHandler(socket: RoomSocket, handler: WsMessageHandler, data: unknown, event: string, id: FrameId): void {
-  let subscription: Subscription | undefined;
-  const finished = () => {
-    if (subscription !== undefined) socket.openReplies?.delete(subscription);
+  const replies = new Subscription();
+  let finished = false;
+  const finish = () => {
+    finished = true;
+    socket.openReplies?.delete(replies);
   };
-  subscription = socket.transform!(handler.callback(data, event)).subscribe({
-    next(value) {
-      if (value !== null && value !== undefined && socket.readyState === WebSocket.OPEN) {
-        socket.send(replyFrame(value, event, id));
-      }
-    },
-    // Nest's own filters already answered the client; only a filter that rethrows gets here.
-    error(error: unknown) {
-      logger.error(error);
-      finished();
-    },
-    complete: finished,
-  });
-  if (!subscription.closed) (socket.openReplies ??= new Set()).add(subscription);
+  replies.add(
+    socket.transform!(handler.callback(data, event)).subscribe({
+      next(value) {
+        if (value !== null && value !== undefined && socket.readyState === WebSocket.OPEN) {
+          socket.send(replyFrame(value, event, id));
+        }
+      },
+      // Nest's own filters already answered the client; only a filter that rethrows gets here.
+      error(error: unknown) {
+        logger.error(error);
+        finish();
+      },
+      complete: finish,
+    }),
+  );
+  if (!finished) (socket.openReplies ??= new Set()).add(replies);
 }

@@ -1,9 +1,4 @@
-import {
-  Logger,
-  type INestApplicationContext,
-  type WebSocketAdapter,
-  type WsMessageHandler,
-} from '@nestjs/common';
+import { Logger, type INestApplicationContext, type WebSocketAdapter, type WsMessageHandler } from '@nestjs/common';
 import { createServer, type Server } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import type { Observable } from 'rxjs';

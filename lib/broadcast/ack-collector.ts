@@ -57,8 +57,6 @@ export class AckCollector {
   private fail(): void {
     if (this.settled) return;
     this.settled = true;
-    this.reject(
-      new RoomsError(ACK_TIMEOUT(this.timeoutMs, this.responses.length, this.expected), [...this.responses]),
-    );
+    this.reject(new RoomsError(ACK_TIMEOUT(this.timeoutMs, this.responses.length, this.expected), [...this.responses]));
   }
 }

@@ -33,7 +33,11 @@ export class RoomsExplorer implements OnModuleInit {
           this.server.onDisconnect(this.invoker(wrapper, name, (args) => args[0]));
         }
         const event = Reflect.getMetadata(ON_SERVER_EVENT_METADATA, method) as string | undefined;
-        if (event !== undefined) this.server.serverEvents.on(event, this.invoker(wrapper, name, () => undefined));
+        if (event !== undefined)
+          this.server.serverEvents.on(
+            event,
+            this.invoker(wrapper, name, () => undefined),
+          );
       }
     }
   }

@@ -34,6 +34,8 @@ function ignoreSocketError(): void {
 function onClose(this: WebSocket): void {
   const socket = this as RoomSocket;
   if (socket.openReplies !== undefined) for (const reply of socket.openReplies) reply.unsubscribe();
+  // Discarded by closeClient before the app served it: no hook of any kind runs.
+  if (socket.gone) return;
   const reason: DisconnectReason = socket.closeReason ?? 'transport close';
   socket.server.detach(socket, reason);
   if (socket.disconnectCallbacks !== undefined) for (const callback of socket.disconnectCallbacks) callback(reason);

@@ -1,0 +1,336 @@
+import 'reflect-metadata';
+import { Body, Controller, HttpCode, Injectable, Module, Post, type INestApplication, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import {
+  ConnectedSocket,
+  MessageBody,
+  SubscribeMessage,
+  WebSocketGateway,
+  type OnGatewayConnection,
+  type OnGatewayDisconnect,
+} from '@nestjs/websockets';
+import {
+  JoinRoom,
+  OnDisconnect,
+  OnDisconnecting,
+  RoomService,
+  RoomsAdapter,
+  RoomsModule,
+  type RoomSocket,
+  type RoomsAdapterOptions,
+} from '../../lib/index.js';
+import { RoomsServer } from '../../lib/rooms.server.js';
+import type { TestApp } from './app.js';
+
+/** `promise`, or a rejection naming `what` when it has not settled within `ms` (a guard, not a sleep). */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** What one hook saw for one socket. */
+export interface Seen {
+  /** `connect:<Gateway>`, `disconnect:<Gateway>`, `disconnecting` (`@OnDisconnecting`) or `disconnected` (`@OnDisconnect`). */
+  kind: string;
+  id: string;
+  /** `socket.rooms` at the time of the call, as a sorted list. */
+  socketRooms: string[];
+  /** The `rooms` argument of `@OnDisconnecting`/`@OnDisconnect`, as a sorted list. */
+  rooms?: string[];
+  reason?: string;
+}
+
+/**
+ * Records every connection and disconnection hook of an app, and keeps the live `RoomSocket`s by
+ * id so that a test can act on the server-side object. Every wait is for an event, never a delay.
+ */
+@Injectable()
+export class Recorder {
+  readonly seen: Seen[] = [];
+  readonly sockets = new Map<string, RoomSocket>();
+  private readonly waiters: Array<{ match: (entry: Seen) => boolean; resolve: (entry: Seen) => void }> = [];
+
+  record(kind: string, socket: RoomSocket, extra: { rooms?: ReadonlySet<string>; reason?: string } = {}): void {
+    const entry: Seen = { kind, id: socket.id, socketRooms: [...socket.rooms].sort() };
+    if (extra.rooms !== undefined) entry.rooms = [...extra.rooms].sort();
+    if (extra.reason !== undefined) entry.reason = extra.reason;
+    this.seen.push(entry);
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      if (this.waiters[i].match(entry)) this.waiters.splice(i, 1)[0].resolve(entry);
+    }
+  }
+
+  /** Entries of that kind (for that socket id, when given). */
+  of(kind: string, id?: string): Seen[] {
+    return this.seen.filter((entry) => entry.kind === kind && (id === undefined || entry.id === id));
+  }
+
+  count(kind: string): number {
+    let n = 0;
+    for (const entry of this.seen) if (entry.kind === kind) n++;
+    return n;
+  }
+
+  /** Resolves with the first entry of that kind for that socket, past or future. */
+  wait(kind: string, id: string, timeoutMs = 3000): Promise<Seen> {
+    const match = (entry: Seen) => entry.kind === kind && entry.id === id;
+    const found = this.seen.find(match);
+    if (found !== undefined) return Promise.resolve(found);
+    const seen = new Promise<Seen>((resolve) => this.waiters.push({ match, resolve }));
+    return within(seen, timeoutMs, `${kind} of ${id}`);
+  }
+}
+
+/** `@OnDisconnecting` / `@OnDisconnect` on a plain provider (not a gateway). */
+@Injectable()
+export class DisconnectHooks {
+  constructor(private readonly recorder: Recorder) {}
+
+  @OnDisconnecting()
+  disconnecting(socket: RoomSocket, rooms: ReadonlySet<string>, reason: string): void {
+    this.recorder.record('disconnecting', socket, { rooms, reason });
+  }
+
+  @OnDisconnect()
+  disconnected(socket: RoomSocket, rooms: ReadonlySet<string>, reason: string): void {
+    this.recorder.record('disconnected', socket, { rooms, reason });
+    this.recorder.sockets.delete(socket.id);
+  }
+}
+
+type RoomsData = { room: string | string[] };
+
+/** The common part of the test gateways: welcome, record connect/disconnect, join, echo. */
+abstract class RecordingGateway implements OnGatewayConnection, OnGatewayDisconnect {
+  protected abstract readonly name: string;
+  /** The event its `handleConnection` sends (with `{id}`). */
+  protected readonly greeting: string = 'welcome';
+
+  constructor(protected readonly recorder: Recorder) {}
+
+  handleConnection(socket: RoomSocket): void {
+    this.recorder.sockets.set(socket.id, socket);
+    this.recorder.record(`connect:${this.name}`, socket);
+    socket.sendEvent(this.greeting, { id: socket.id });
+  }
+
+  handleDisconnect(socket: RoomSocket, reason: string): void {
+    this.recorder.record(`disconnect:${this.name}`, socket, { reason });
+  }
+}
+
+@WebSocketGateway({ path: '/a' })
+export class GatewayA extends RecordingGateway {
+  protected readonly name = 'A';
+
+  constructor(recorder: Recorder) {
+    super(recorder);
+  }
+
+  @SubscribeMessage('join')
+  @JoinRoom((data: RoomsData) => data.room)
+  join(@MessageBody() data: RoomsData) {
+    return { event: 'joined', data: data.room };
+  }
+
+  @SubscribeMessage('only-a')
+  onlyA(@MessageBody() data: unknown) {
+    return { event: 'from-a', data };
+  }
+
+  /** An app event that shares its name with `ws`'s own `message` event. */
+  @SubscribeMessage('message')
+  message(@MessageBody() data: unknown, @ConnectedSocket() socket: RoomSocket) {
+    return { event: 'message', data: { echo: data, id: socket.id } };
+  }
+}
+
+@WebSocketGateway({ path: '/b' })
+export class GatewayB extends RecordingGateway {
+  protected readonly name = 'B';
+
+  constructor(recorder: Recorder) {
+    super(recorder);
+  }
+
+  @SubscribeMessage('join')
+  @JoinRoom((data: RoomsData) => data.room)
+  join(@MessageBody() data: RoomsData) {
+    return { event: 'joined', data: data.room };
+  }
+
+  @SubscribeMessage('only-b')
+  onlyB(@MessageBody() data: unknown) {
+    return { event: 'from-b', data };
+  }
+}
+
+/** First of two gateways on `/shared`: it sends `welcome`. */
+@WebSocketGateway({ path: '/shared' })
+export class SharedOneGateway extends RecordingGateway {
+  protected readonly name = 'One';
+
+  constructor(recorder: Recorder) {
+    super(recorder);
+  }
+
+  @SubscribeMessage('one')
+  one(@MessageBody() data: unknown) {
+    return { event: 'from-one', data };
+  }
+}
+
+/** Second gateway on `/shared`: it sends `hello-two`. */
+@WebSocketGateway({ path: '/shared' })
+export class SharedTwoGateway extends RecordingGateway {
+  protected readonly name = 'Two';
+  protected override readonly greeting = 'hello-two';
+
+  constructor(recorder: Recorder) {
+    super(recorder);
+  }
+
+  @SubscribeMessage('two')
+  two(@MessageBody() data: unknown) {
+    return { event: 'from-two', data };
+  }
+}
+
+@Module({
+  imports: [RoomsModule.forRoot()],
+  providers: [Recorder, DisconnectHooks, GatewayA, GatewayB, SharedOneGateway, SharedTwoGateway],
+})
+export class AdapterModule {}
+
+/**
+ * A module with `GatewayA` on the app's server and a gateway listening on its own `port` at
+ * `/own`; the class is made here because `@WebSocketGateway(port)` needs the port at decoration.
+ */
+export function ownPortModule(port: number): Type {
+  @WebSocketGateway(port, { path: '/own' })
+  class OwnPortGateway extends RecordingGateway {
+    protected readonly name = 'Own';
+
+    constructor(recorder: Recorder) {
+      super(recorder);
+    }
+
+    @SubscribeMessage('join')
+    @JoinRoom((data: RoomsData) => data.room)
+    join(@MessageBody() data: RoomsData) {
+      return { event: 'joined', data: data.room };
+    }
+
+    @SubscribeMessage('only-own')
+    onlyOwn(@MessageBody() data: unknown) {
+      return { event: 'from-own', data };
+    }
+  }
+
+  @Module({ imports: [RoomsModule.forRoot()], providers: [Recorder, DisconnectHooks, GatewayA, OwnPortGateway] })
+  class OwnPortModule {}
+
+  return OwnPortModule;
+}
+
+/** `startApp` that also hands back the adapter instance and the app's recorder. */
+export interface AdapterTestApp extends TestApp {
+  adapter: RoomsAdapter;
+  recorder: Recorder;
+}
+
+export async function startAdapterApp(module: Type, options: RoomsAdapterOptions = {}): Promise<AdapterTestApp> {
+  const app: INestApplication = await NestFactory.create(module, { logger: false });
+  const adapter = new RoomsAdapter(app, options);
+  app.useWebSocketAdapter(adapter);
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as { port: number };
+  const server = app.get(RoomsServer);
+  return {
+    app,
+    adapter,
+    recorder: app.get(Recorder),
+    rooms: app.get(RoomService),
+    port,
+    url: (path = '/') => `ws://127.0.0.1:${port}${path}`,
+    registrySize: () => ({ rooms: server.registry.roomCount, sockets: server.registry.memberCount }),
+    close: () => app.close(),
+  };
+}
+
+// ---- Fastify ----------------------------------------------------------------------------------
+
+@WebSocketGateway({ path: '/f' })
+export class FastifyGateway extends RecordingGateway {
+  protected readonly name = 'F';
+
+  constructor(recorder: Recorder) {
+    super(recorder);
+  }
+
+  @SubscribeMessage('join')
+  @JoinRoom((data: RoomsData) => data.room)
+  join(@MessageBody() data: RoomsData) {
+    return { event: 'joined', data: data.room };
+  }
+}
+
+/** An HTTP route that broadcasts through the injected `RoomService`. */
+@Controller()
+export class BroadcastController {
+  constructor(private readonly rooms: RoomService) {}
+
+  @Post('broadcast')
+  @HttpCode(200)
+  broadcast(@Body() body: { room: string; event: string; data?: unknown }) {
+    this.rooms.to(body.room).emit(body.event, body.data);
+    return { sent: true };
+  }
+}
+
+@Module({
+  imports: [RoomsModule.forRoot()],
+  controllers: [BroadcastController],
+  providers: [Recorder, DisconnectHooks, FastifyGateway],
+})
+export class FastifyRoomsModule {}
+
+// ---- Leaks ------------------------------------------------------------------------------------
+
+/** Joins the rooms it is given (an array) and counts `@OnDisconnect` calls. */
+@WebSocketGateway({ path: '/leak' })
+export class LeakGateway implements OnGatewayConnection {
+  disconnects = 0;
+  private readonly targets: Array<{ target: number; resolve: () => void }> = [];
+
+  handleConnection(socket: RoomSocket): void {
+    socket.sendEvent('welcome', { id: socket.id });
+  }
+
+  @SubscribeMessage('join')
+  @JoinRoom((data: { rooms: string[] }) => data.rooms)
+  join(@MessageBody() data: { rooms: string[] }) {
+    return { event: 'joined', data: data.rooms };
+  }
+
+  @OnDisconnect()
+  disconnected(): void {
+    this.disconnects++;
+    for (let i = this.targets.length - 1; i >= 0; i--) {
+      if (this.disconnects >= this.targets[i].target) this.targets.splice(i, 1)[0].resolve();
+    }
+  }
+
+  /** Resolves once `@OnDisconnect` has run `target` times. */
+  reach(target: number, timeoutMs = 30_000): Promise<void> {
+    if (this.disconnects >= target) return Promise.resolve();
+    const reached = new Promise<void>((resolve) => this.targets.push({ target, resolve }));
+    return within(reached, timeoutMs, `@OnDisconnect x${target}`);
+  }
+}
+
+@Module({ imports: [RoomsModule.forRoot()], providers: [LeakGateway] })
+export class LeakModule {}

@@ -1,4 +1,5 @@
 import { Logger, type INestApplicationContext, type WebSocketAdapter, type WsMessageHandler } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { createServer, type Server } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import type { Observable } from 'rxjs';
@@ -150,7 +151,9 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
   private resolveRooms(): RoomsServer {
     if (this.rooms !== undefined) return this.rooms;
     try {
-      this.rooms = this.app.get(RoomsServer, { strict: false }) ?? undefined;
+      // Through ModuleRef, not `this.app.get`: the app is Nest's exception proxy, which (with the
+      // default abortOnError) exits the process on a failed lookup before we can name the fix.
+      this.rooms = this.app.get(ModuleRef).get(RoomsServer, { strict: false }) ?? undefined;
     } catch {
       // Nest's own "could not find" names no fix; ours below does.
     }

@@ -13,6 +13,11 @@ import type { RoomsModuleOptions } from './rooms.options.js';
 import type { DisconnectReason, RoomSocket } from './socket/room-socket.js';
 
 export type DisconnectHook = (socket: RoomSocket, rooms: ReadonlySet<string>, reason: DisconnectReason) => unknown;
+/** A hook on a request-scoped provider: its method is resolved for each socket before the hooks run. */
+export interface ScopedDisconnectHook {
+  readonly resolve: (socket: RoomSocket) => Promise<DisconnectHook>;
+}
+type AnyDisconnectHook = DisconnectHook | ScopedDisconnectHook;
 
 /**
  * One app's rooms: its sockets, what they are in, and everything done to them. The service, the
@@ -25,8 +30,9 @@ export class RoomsServer implements OnApplicationShutdown {
   private readonly maxRoomsPerSocket: number;
   private readonly maxRoomNameLength: number;
   private readonly canJoin: RoomsModuleOptions['canJoin'];
-  private readonly disconnectingHooks: DisconnectHook[] = [];
-  private readonly disconnectHooks: DisconnectHook[] = [];
+  private readonly disconnectingHooks: AnyDisconnectHook[] = [];
+  private readonly disconnectHooks: AnyDisconnectHook[] = [];
+  private hasScopedHooks = false;
   private readonly logger = new Logger('RoomsServer');
   private ackSequence = 0;
 
@@ -51,20 +57,22 @@ export class RoomsServer implements OnApplicationShutdown {
   }
 
   /**
-   * The disconnecting -> leave every room -> disconnect order. Hooks get a snapshot of the rooms
-   * that stays intact for their async work; they are not awaited and their failures are logged.
+   * The disconnecting -> leave every room -> disconnect -> `done` (the gateways' handleDisconnect)
+   * order. Hooks get a snapshot of the rooms that stays intact for their async work; they are not
+   * awaited and their failures are logged. When some hook lives on a request-scoped provider, its
+   * instance is resolved for the socket first, so that it too runs while `socket.rooms` is intact.
    */
-  detach(socket: RoomSocket, reason: DisconnectReason): void {
+  detach(socket: RoomSocket, reason: DisconnectReason, done?: () => void): void {
     if (socket.gone) return;
     socket.gone = true;
-    const rooms: ReadonlySet<string> = new Set(socket.roomSet);
-    this.runHooks(this.disconnectingHooks, socket, rooms, reason);
-    this.registry.remove(socket);
-    if (socket.pendingAcks !== undefined) {
-      for (const collector of socket.pendingAcks.values()) collector.forget();
-      socket.pendingAcks = undefined;
+    if (!this.hasScopedHooks) {
+      this.leaveEverything(socket, reason, this.disconnectingHooks, this.disconnectHooks, done);
+      return;
     }
-    this.runHooks(this.disconnectHooks, socket, rooms, reason);
+    void Promise.all([
+      this.resolveHooks(this.disconnectingHooks, socket),
+      this.resolveHooks(this.disconnectHooks, socket),
+    ]).then(([disconnecting, disconnect]) => this.leaveEverything(socket, reason, disconnecting, disconnect, done));
   }
 
   /** Forgets a socket the app never served: no hooks run. */
@@ -73,12 +81,14 @@ export class RoomsServer implements OnApplicationShutdown {
     this.registry.remove(socket);
   }
 
-  onDisconnecting(hook: DisconnectHook): void {
+  onDisconnecting(hook: AnyDisconnectHook): void {
     this.disconnectingHooks.push(hook);
+    this.hasScopedHooks ||= typeof hook !== 'function';
   }
 
-  onDisconnect(hook: DisconnectHook): void {
+  onDisconnect(hook: AnyDisconnectHook): void {
     this.disconnectHooks.push(hook);
+    this.hasScopedHooks ||= typeof hook !== 'function';
   }
 
   // ---- membership ----------------------------------------------------------------------------
@@ -181,8 +191,44 @@ export class RoomsServer implements OnApplicationShutdown {
     await this.broker.close();
   }
 
-  private runHooks(hooks: DisconnectHook[], socket: RoomSocket, rooms: ReadonlySet<string>, reason: DisconnectReason) {
+  private leaveEverything(
+    socket: RoomSocket,
+    reason: DisconnectReason,
+    disconnecting: ReadonlyArray<AnyDisconnectHook | undefined>,
+    disconnect: ReadonlyArray<AnyDisconnectHook | undefined>,
+    done: (() => void) | undefined,
+  ): void {
+    const rooms: ReadonlySet<string> = new Set(socket.roomSet);
+    this.runHooks(disconnecting, socket, rooms, reason);
+    this.registry.remove(socket);
+    if (socket.pendingAcks !== undefined) {
+      for (const collector of socket.pendingAcks.values()) collector.forget();
+      socket.pendingAcks = undefined;
+    }
+    this.runHooks(disconnect, socket, rooms, reason);
+    done?.();
+  }
+
+  /** Every hook as a plain function for this socket; one that cannot be resolved is logged and left out. */
+  private resolveHooks(hooks: readonly AnyDisconnectHook[], socket: RoomSocket) {
+    return Promise.all(
+      hooks.map((hook) =>
+        typeof hook === 'function'
+          ? hook
+          : hook.resolve(socket).catch((error: unknown) => void this.logger.error(error)),
+      ),
+    );
+  }
+
+  /** Runs plain hooks only: `leaveEverything`'s callers resolve scoped ones first. */
+  private runHooks(
+    hooks: ReadonlyArray<AnyDisconnectHook | undefined>,
+    socket: RoomSocket,
+    rooms: ReadonlySet<string>,
+    reason: DisconnectReason,
+  ) {
     for (const hook of hooks) {
+      if (typeof hook !== 'function') continue;
       try {
         const result = hook(socket, rooms, reason);
         if (result instanceof Promise) result.catch((error: unknown) => this.logger.error(error));

@@ -38,8 +38,9 @@ function onClose(this: WebSocket): void {
   // Discarded by closeClient before the app served it: no hook of any kind runs.
   if (socket.gone) return;
   const reason: DisconnectReason = socket.closeReason ?? 'transport close';
-  socket.server.detach(socket, reason);
-  if (socket.disconnectCallbacks !== undefined) for (const callback of socket.disconnectCallbacks) callback(reason);
+  socket.server.detach(socket, reason, () => {
+    if (socket.disconnectCallbacks !== undefined) for (const callback of socket.disconnectCallbacks) callback(reason);
+  });
 }
 
 /**

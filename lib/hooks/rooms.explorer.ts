@@ -2,7 +2,7 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { ContextIdFactory, DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import { ON_DISCONNECT_METADATA, ON_DISCONNECTING_METADATA, ON_SERVER_EVENT_METADATA } from '../rooms.constants.js';
-import { RoomsServer } from '../rooms.server.js';
+import { RoomsServer, type DisconnectHook, type ScopedDisconnectHook } from '../rooms.server.js';
 
 type Method = (...args: unknown[]) => unknown;
 
@@ -27,43 +27,40 @@ export class RoomsExplorer implements OnModuleInit {
       for (const name of this.scanner.getAllMethodNames(prototype)) {
         const method = prototype[name] as Method;
         if (Reflect.getMetadata(ON_DISCONNECTING_METADATA, method)) {
-          this.server.onDisconnecting(this.invoker(wrapper, name, (args) => args[0]));
+          this.server.onDisconnecting(this.disconnectHook(wrapper, name));
         }
         if (Reflect.getMetadata(ON_DISCONNECT_METADATA, method)) {
-          this.server.onDisconnect(this.invoker(wrapper, name, (args) => args[0]));
+          this.server.onDisconnect(this.disconnectHook(wrapper, name));
         }
         const event = Reflect.getMetadata(ON_SERVER_EVENT_METADATA, method) as string | undefined;
-        if (event !== undefined)
-          this.server.serverEvents.on(
-            event,
-            this.invoker(wrapper, name, () => undefined),
-          );
+        if (event !== undefined) this.server.serverEvents.on(event, this.serverEventHandler(wrapper, name));
       }
     }
   }
 
   /**
-   * A function calling `wrapper`'s method `name`. Request-scoped providers get an instance for
-   * the context of `requestOf(args)` (the socket), or a fresh context when there is none.
+   * A disconnect hook calling `wrapper`'s method `name`: directly, or, for a request-scoped
+   * provider, on the instance resolved for the socket's request context before the hooks run.
    */
-  private invoker<A extends unknown[]>(
-    wrapper: InstanceWrapper,
-    name: string,
-    requestOf: (args: A) => object | undefined,
-  ): (...args: A) => unknown {
-    if (wrapper.isDependencyTreeStatic()) {
-      const instance = wrapper.instance as Record<string, Method>;
-      return (...args) => instance[name](...args);
-    }
-    return async (...args) => {
-      const request = requestOf(args);
-      const contextId = request ? ContextIdFactory.getByRequest(request) : ContextIdFactory.create();
-      if (request) this.moduleRef.registerRequestByContextId(request, contextId);
-      const instance = (await this.moduleRef.resolve(wrapper.token, contextId, { strict: false })) as Record<
-        string,
-        Method
-      >;
-      return instance[name](...args);
-    };
+  private disconnectHook(wrapper: InstanceWrapper, name: string): DisconnectHook | ScopedDisconnectHook {
+    if (wrapper.isDependencyTreeStatic()) return bound(wrapper.instance, name);
+    return { resolve: async (socket) => bound(await this.scopedInstance(wrapper, socket), name) };
   }
+
+  /** A server event handler; a request-scoped provider gets a fresh context for each event. */
+  private serverEventHandler(wrapper: InstanceWrapper, name: string): (...args: unknown[]) => unknown {
+    if (wrapper.isDependencyTreeStatic()) return bound(wrapper.instance, name);
+    return async (...args) => bound(await this.scopedInstance(wrapper), name)(...args);
+  }
+
+  private scopedInstance(wrapper: InstanceWrapper, request?: object): Promise<unknown> {
+    const contextId = request ? ContextIdFactory.getByRequest(request) : ContextIdFactory.create();
+    if (request) this.moduleRef.registerRequestByContextId(request, contextId);
+    return this.moduleRef.resolve(wrapper.token, contextId, { strict: false });
+  }
+}
+
+function bound(instance: unknown, name: string): Method {
+  const target = instance as Record<string, Method>;
+  return (...args) => target[name](...args);
 }

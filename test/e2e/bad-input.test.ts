@@ -53,7 +53,11 @@ function stringifyError(event: string, data: unknown): unknown {
 }
 
 /** Invalid UTF-8 (0xff never appears in UTF-8) inside what would otherwise be a JSON frame. */
-const INVALID_UTF8 = Buffer.concat([Buffer.from('{"event":"echo","data":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
+const INVALID_UTF8 = Buffer.concat([
+  Buffer.from('{"event":"echo","data":"'),
+  Buffer.from([0xff, 0xfe]),
+  Buffer.from('"}'),
+]);
 
 describe('bad input', () => {
   let app: TestApp;
@@ -170,7 +174,10 @@ describe('bad input', () => {
   it('closes a connection over a custom maxPayload with 1009; a frame under it is served; room peers are unaffected', async () => {
     const small = await startApp(ChatModule, { maxPayload: 1024 });
     try {
-      const [big, peer] = await Promise.all([connectTolerant(small.url('/chat')), TestClient.connect(small.url('/chat'))]);
+      const [big, peer] = await Promise.all([
+        connectTolerant(small.url('/chat')),
+        TestClient.connect(small.url('/chat')),
+      ]);
       await big.request('join', { room: 'small-room' });
       await peer.request('join', { room: 'small-room' });
       const under = 'u'.repeat(900);

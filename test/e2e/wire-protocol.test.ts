@@ -13,7 +13,10 @@ async function frames(client: TestClient, count: number): Promise<Frame[]> {
 
 /** Asserts that the very next frame is the marker reply, i.e. nothing arrived before it. */
 async function assertNothingBeforeMarker(client: TestClient, id?: string | number): Promise<void> {
-  assert.deepEqual(await client.request('marker', undefined, id), id === undefined ? { event: 'marker' } : { event: 'marker', id });
+  assert.deepEqual(
+    await client.request('marker', undefined, id),
+    id === undefined ? { event: 'marker' } : { event: 'marker', id },
+  );
 }
 
 describe('wire protocol', () => {
@@ -29,7 +32,10 @@ describe('wire protocol', () => {
   });
 
   it('sends a WsResponse return as {event, data}, without an id when the request had none', async () => {
-    assert.deepEqual(await client.request('respond', { a: [1, 'two'] }), { event: 'responded', data: { a: [1, 'two'] } });
+    assert.deepEqual(await client.request('respond', { a: [1, 'two'] }), {
+      event: 'responded',
+      data: { a: [1, 'two'] },
+    });
     // data left out of the request: the frame has no data either (JSON drops undefined)
     assert.deepEqual(await client.request('respond'), { event: 'responded' });
   });
@@ -166,7 +172,12 @@ describe('wire protocol', () => {
 
   it('keeps replies, sendEvent and broadcasts to one socket in the order they were sent', async () => {
     client.send({ event: 'order', id: 'ord' });
-    assert.deepEqual(await frames(client, 4), [{ event: 'a' }, { event: 'b' }, { event: 'c' }, { event: 'd', id: 'ord' }]);
+    assert.deepEqual(await frames(client, 4), [
+      { event: 'a' },
+      { event: 'b' },
+      { event: 'c' },
+      { event: 'd', id: 'ord' },
+    ]);
     await assertNothingBeforeMarker(client);
   });
 

@@ -14,6 +14,7 @@ export { OnDisconnect } from './decorators/on-disconnect.decorator.js';
 export { OnServerEvent } from './decorators/on-server-event.decorator.js';
 export type { RoomsSelector } from './decorators/room-operation.js';
 export type { RoomsModuleOptions, RoomsOptionsFactory, RoomsAdapterOptions } from './rooms.options.js';
-export { InMemoryBroker, type Broker } from './cluster/broker.js';
+export type { Broker, BrokerConnection, BrokerListener } from './cluster/broker.js';
+export { InMemoryBroker, type InMemoryBrokerOptions } from './cluster/in-memory-broker.js';
 export type { RoomEvents } from './registry/room-registry.js';
 export type { ServerEventHandler } from './cluster/server-events.js';

@@ -10,5 +10,7 @@ export const DEFAULT_MAX_ROOM_NAME_LENGTH = 256;
 export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 export const DEFAULT_HEARTBEAT_INTERVAL = 25_000;
 export const DEFAULT_REQUEST_TIMEOUT = 5_000;
+export const DEFAULT_BROKER_HEARTBEAT = 5_000;
+export const DEFAULT_HEARTBEAT_TIMEOUT = 10_000;
 /** How long `app.close()` waits for clients to answer the 1001 close frame before cutting them off. */
 export const SHUTDOWN_GRACE = 1_000;

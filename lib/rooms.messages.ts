@@ -15,6 +15,11 @@ export const UNSERIALISABLE = (event: string, cause: unknown) =>
 export const ACK_TIMEOUT = (ms: number, got: number, expected: number) =>
   `Timed out after ${ms} ms waiting for acknowledgements: ${got} of ${expected} answered.`;
 
+export const REQUEST_TIMEOUT = (ms: number, missing: number) =>
+  `Timed out after ${ms} ms waiting for ${missing} other server(s) to answer.`;
+export const REQUEST_FAILED = (message: string) => `Another server could not apply the request: ${message}`;
+export const BROKER_DOWN = 'The broker is not connected: cluster requests cannot reach the other servers.';
+
 // Answers to bad inbound frames (the README's bad-input table lists them).
 export const BINARY_FRAME = 'Binary frames are not supported: send UTF-8 JSON text.';
 export const NOT_JSON = 'The frame is not valid JSON.';

@@ -1,8 +1,11 @@
-import { Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { AckCollector } from './broadcast/ack-collector.js';
-import { BroadcastOperator, DEFAULT_FLAGS, type BroadcastFlags } from './broadcast/broadcast-operator.js';
-import { encodeEvent, writeEvent, type EncodedEvent } from './broadcast/frame.js';
-import { InMemoryBroker, type Broker } from './cluster/broker.js';
+import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { AckSink } from './broadcast/ack-collector.js';
+import { BroadcastOperator, DEFAULT_FLAGS } from './broadcast/broadcast-operator.js';
+import { encodeEvent, writeEvent, type EncodedEvent, type WriteFlags } from './broadcast/frame.js';
+import type { Broker } from './cluster/broker.js';
+import type { RequestKind, Target } from './cluster/cluster-messages.js';
+import { ClusterNode, NO_ANSWER, type LocalServer } from './cluster/cluster-node.js';
+import { InMemoryBroker } from './cluster/in-memory-broker.js';
 import { ServerEvents } from './cluster/server-events.js';
 import { isValidRoomName, looksLikeSocketId } from './registry/room-names.js';
 import { RoomRegistry } from './registry/room-registry.js';
@@ -10,42 +13,51 @@ import { DEFAULT_MAX_ROOM_NAME_LENGTH, DEFAULT_MAX_ROOMS_PER_SOCKET } from './ro
 import { RoomsError } from './rooms.error.js';
 import { INVALID_ROOM_NAME, JOIN_REFUSED, PRIVATE_ROOM, ROOM_LIMIT } from './rooms.messages.js';
 import type { RoomsModuleOptions } from './rooms.options.js';
+import { DisconnectHooks } from './socket/disconnect-hooks.js';
+import { snapshotOf } from './socket/remote-socket.js';
 import type { DisconnectReason, RoomSocket } from './socket/room-socket.js';
 
-export type DisconnectHook = (socket: RoomSocket, rooms: ReadonlySet<string>, reason: DisconnectReason) => unknown;
-/** A hook on a request-scoped provider: its method is resolved for each socket before the hooks run. */
-export interface ScopedDisconnectHook {
-  readonly resolve: (socket: RoomSocket) => Promise<DisconnectHook>;
-}
-type AnyDisconnectHook = DisconnectHook | ScopedDisconnectHook;
-
 /**
- * One app's rooms: its sockets, what they are in, and everything done to them. The service, the
- * operators, the sockets and the adapter all act through it; it is the only writer of the registry.
+ * One app's rooms: its sockets, what they are in, and everything done to them on this server.
+ * The service, the operators, the sockets and the adapter act through it, and so do the other
+ * servers of the cluster (it is the cluster's `LocalServer`). It is the only writer of the registry.
  */
-export class RoomsServer implements OnApplicationShutdown {
+export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShutdown {
   readonly registry = new RoomRegistry<RoomSocket>();
-  readonly broker: Broker;
   readonly serverEvents = new ServerEvents();
+  readonly hooks = new DisconnectHooks();
+  readonly cluster: ClusterNode;
   private readonly maxRoomsPerSocket: number;
   private readonly maxRoomNameLength: number;
   private readonly canJoin: RoomsModuleOptions['canJoin'];
-  private readonly disconnectingHooks: AnyDisconnectHook[] = [];
-  private readonly disconnectHooks: AnyDisconnectHook[] = [];
-  private hasScopedHooks = false;
+  /** Ack numbers start at random so that two servers' acks to one socket never collide. */
+  private ackSequence = Math.floor(Math.random() * 2 ** 40);
   private readonly logger = new Logger('RoomsServer');
-  private ackSequence = 0;
 
   constructor(options: RoomsModuleOptions = {}) {
-    this.broker = options.broker ?? new InMemoryBroker();
     this.maxRoomsPerSocket = options.maxRoomsPerSocket ?? DEFAULT_MAX_ROOMS_PER_SOCKET;
     this.maxRoomNameLength = options.maxRoomNameLength ?? DEFAULT_MAX_ROOM_NAME_LENGTH;
     this.canJoin = options.canJoin;
+    this.cluster = new ClusterNode(options.broker ?? new InMemoryBroker(), this);
+    this.registry.on('create-room', (room) => this.cluster.roomCreated(room));
+    this.registry.on('delete-room', (room) => this.cluster.roomDeleted(room));
+  }
+
+  get broker(): Broker {
+    return this.cluster.broker;
   }
 
   /** A broadcast operator that targets every socket. */
   operator(): BroadcastOperator {
     return new BroadcastOperator(this, [], [], DEFAULT_FLAGS);
+  }
+
+  onModuleInit(): void {
+    this.cluster.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.cluster.close();
   }
 
   // ---- connection lifecycle ------------------------------------------------------------------
@@ -56,46 +68,35 @@ export class RoomsServer implements OnApplicationShutdown {
     this.registry.add(socket);
   }
 
-  /**
-   * The disconnecting -> leave every room -> disconnect -> `done` (the gateways' handleDisconnect)
-   * order. Hooks get a snapshot of the rooms that stays intact for their async work; they are not
-   * awaited and their failures are logged. When some hook lives on a request-scoped provider, its
-   * instance is resolved for the socket first, so that it too runs while `socket.rooms` is intact.
-   */
+  /** disconnecting hooks -> leave every room -> disconnect hooks -> `done` (the gateways' handleDisconnect). */
   detach(socket: RoomSocket, reason: DisconnectReason, done?: () => void): void {
     if (socket.gone) return;
     socket.gone = true;
-    if (!this.hasScopedHooks) {
-      this.leaveEverything(socket, reason, this.disconnectingHooks, this.disconnectHooks, done);
-      return;
-    }
-    void Promise.all([
-      this.resolveHooks(this.disconnectingHooks, socket),
-      this.resolveHooks(this.disconnectHooks, socket),
-    ]).then(([disconnecting, disconnect]) => this.leaveEverything(socket, reason, disconnecting, disconnect, done));
+    this.hooks.run(socket, reason, () => this.forget(socket), done);
   }
 
   /** Forgets a socket the app never served: no hooks run. */
   discard(socket: RoomSocket): void {
     socket.gone = true;
+    this.forget(socket);
+  }
+
+  private forget(socket: RoomSocket): void {
     this.registry.remove(socket);
-  }
-
-  onDisconnecting(hook: AnyDisconnectHook): void {
-    this.disconnectingHooks.push(hook);
-    this.hasScopedHooks ||= typeof hook !== 'function';
-  }
-
-  onDisconnect(hook: AnyDisconnectHook): void {
-    this.disconnectHooks.push(hook);
-    this.hasScopedHooks ||= typeof hook !== 'function';
+    if (socket.pendingAcks === undefined) return;
+    for (const sink of socket.pendingAcks.values()) sink.forget();
+    socket.pendingAcks = undefined;
   }
 
   // ---- membership ----------------------------------------------------------------------------
 
-  /** Server-side join: names and limits are checked, all or nothing; a gone socket is left alone. */
+  /**
+   * Server-side join: names and limits are checked, all or nothing; a gone socket is left alone.
+   * Resolves once broadcasts to those rooms from any server reach this one.
+   */
   async join(socket: RoomSocket, rooms: readonly string[]): Promise<void> {
     this.joinAll([socket], rooms);
+    await this.cluster.subscribed(rooms);
   }
 
   async leave(socket: RoomSocket, rooms: readonly string[]): Promise<void> {
@@ -145,39 +146,34 @@ export class RoomsServer implements OnApplicationShutdown {
     if (current.size - 1 + added > this.maxRoomsPerSocket) throw new RoomsError(ROOM_LIMIT(this.maxRoomsPerSocket));
   }
 
-  // ---- delivery ------------------------------------------------------------------------------
+  // ---- delivery on this server ---------------------------------------------------------------
 
   /** The hot path: one encoded event written to every selected socket of this server. */
-  deliver(rooms: readonly string[], except: readonly string[], encoded: EncodedEvent, flags: BroadcastFlags): void {
-    this.registry.forEachTarget(rooms, except, (socket) => writeEvent(socket, encoded, flags, socket.deflate));
+  deliver(target: Target, encoded: EncodedEvent, flags: WriteFlags): void {
+    this.registry.forEachTarget(target.r, target.x, (socket) => writeEvent(socket, encoded, flags, socket.deflate));
   }
 
-  /** Sends to this server's selected sockets and gathers one answer from each. */
-  deliverWithAck(
-    rooms: readonly string[],
-    except: readonly string[],
-    event: string,
-    data: unknown,
-    flags: BroadcastFlags,
-  ): Promise<unknown[]> {
-    const ack = ++this.ackSequence;
-    const encoded = encodeEvent(event, data, ack);
-    const collector = new AckCollector(flags.timeout ?? this.broker.requestTimeout);
-    for (const socket of this.registry.select(rooms, except)) {
+  /** Writes an ack-carrying event to the selected sockets; each one's answer goes to `sink`. */
+  deliverWithAck(target: Target, encoded: EncodedEvent, flags: WriteFlags, ack: number, sink: AckSink): number {
+    let count = 0;
+    for (const socket of this.registry.select(target.r, target.x)) {
       if (!writeEvent(socket, encoded, flags, socket.deflate)) continue;
-      (socket.pendingAcks ??= new Map()).set(ack, collector);
-      collector.expect();
+      (socket.pendingAcks ??= new Map()).set(ack, sink);
+      count++;
     }
-    collector.seal();
-    return collector.promise;
+    return count;
+  }
+
+  nextAck(): number {
+    return ++this.ackSequence;
   }
 
   /** A socket's `{"ack": n, "data"}`; false when it answers nothing pending. */
   answerAck(socket: RoomSocket, ack: unknown, data: unknown): boolean {
-    const collector = typeof ack === 'number' ? socket.pendingAcks?.get(ack) : undefined;
-    if (collector === undefined) return false;
+    const sink = typeof ack === 'number' ? socket.pendingAcks?.get(ack) : undefined;
+    if (sink === undefined) return false;
     socket.pendingAcks!.delete(ack as number);
-    collector.answer(data);
+    sink.answer(data);
     return true;
   }
 
@@ -185,56 +181,38 @@ export class RoomsServer implements OnApplicationShutdown {
     writeEvent(socket, encodeEvent(event, data), DEFAULT_FLAGS, socket.deflate);
   }
 
-  // ---- app lifecycle ---------------------------------------------------------------------------
+  // ---- what other servers ask of this one ----------------------------------------------------
 
-  async onApplicationShutdown(): Promise<void> {
-    await this.broker.close();
-  }
-
-  private leaveEverything(
-    socket: RoomSocket,
-    reason: DisconnectReason,
-    disconnecting: ReadonlyArray<AnyDisconnectHook | undefined>,
-    disconnect: ReadonlyArray<AnyDisconnectHook | undefined>,
-    done: (() => void) | undefined,
-  ): void {
-    const rooms: ReadonlySet<string> = new Set(socket.roomSet);
-    this.runHooks(disconnecting, socket, rooms, reason);
-    this.registry.remove(socket);
-    if (socket.pendingAcks !== undefined) {
-      for (const collector of socket.pendingAcks.values()) collector.forget();
-      socket.pendingAcks = undefined;
-    }
-    this.runHooks(disconnect, socket, rooms, reason);
-    done?.();
-  }
-
-  /** Every hook as a plain function for this socket; one that cannot be resolved is logged and left out. */
-  private resolveHooks(hooks: readonly AnyDisconnectHook[], socket: RoomSocket) {
-    return Promise.all(
-      hooks.map((hook) =>
-        typeof hook === 'function'
-          ? hook
-          : hook.resolve(socket).catch((error: unknown) => void this.logger.error(error)),
-      ),
-    );
-  }
-
-  /** Runs plain hooks only: `leaveEverything`'s callers resolve scoped ones first. */
-  private runHooks(
-    hooks: ReadonlyArray<AnyDisconnectHook | undefined>,
-    socket: RoomSocket,
-    rooms: ReadonlySet<string>,
-    reason: DisconnectReason,
-  ) {
-    for (const hook of hooks) {
-      if (typeof hook !== 'function') continue;
-      try {
-        const result = hook(socket, rooms, reason);
-        if (result instanceof Promise) result.catch((error: unknown) => this.logger.error(error));
-      } catch (error) {
-        this.logger.error(error);
+  answer(kind: RequestKind, target: Target, args: unknown): unknown {
+    const sockets = () => this.registry.select(target.r, target.x);
+    switch (kind) {
+      case 'fetch':
+        return sockets().map(snapshotOf);
+      case 'count':
+        return this.countLocal(target);
+      case 'rooms':
+        return [...this.registry.roomNames()];
+      case 'join':
+        return this.joinAll(sockets(), args as string[]);
+      case 'leave':
+        return this.leaveAll(sockets(), args as string[]);
+      case 'disconnect':
+        for (const socket of sockets()) socket.disconnect(args === true);
+        return;
+      case 'server-event': {
+        const [event, eventArgs] = args as [string, unknown[]];
+        return this.serverEvents.dispatch(event, eventArgs) ?? NO_ANSWER;
       }
     }
+  }
+
+  serverEvent(event: string, args: unknown[]): void {
+    this.serverEvents.dispatch(event, args)?.catch((error: unknown) => this.logger.error(error));
+  }
+
+  countLocal(target: Target): number {
+    let count = 0;
+    this.registry.forEachTarget(target.r, target.x, () => count++);
+    return count;
   }
 }

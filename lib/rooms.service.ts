@@ -10,6 +10,9 @@ import type { RemoteSocket } from './socket/remote-socket.js';
  * Rooms from anywhere in the app: controllers, queues, cron jobs. Every method acts on every
  * socket unless narrowed with `to`/`in`/`except`.
  */
+/** Server events target servers, not sockets. */
+const NOBODY = { r: [], x: [] };
+
 @Injectable()
 export class RoomService {
   constructor(private readonly server: RoomsServer) {}
@@ -70,19 +73,20 @@ export class RoomService {
     return this.server.operator().disconnectSockets(close);
   }
 
-  /**
-   * Sends an event to every other server's `@OnServerEvent(event)` handlers; never to this one's.
-   * With the default in-memory broker this server is the whole cluster, so nobody receives it.
-   */
+  /** Calls `@OnServerEvent(event)` handlers of every other server with exactly `args`; never this one's. */
   serverSideEmit(event: string, ...args: unknown[]): true {
     serializeEvent(event, args);
+    this.server.cluster.serverSideEmit(event, args);
     return true;
   }
 
-  /** Like `serverSideEmit`, resolving with one answer per other server (`[]` on a single server). */
+  /**
+   * Like `serverSideEmit`; resolves with one answer per other server that has a handler (its
+   * first handler's awaited return value): `[]` on a single server.
+   */
   async serverSideEmitWithAck(event: string, ...args: unknown[]): Promise<unknown[]> {
     serializeEvent(event, args);
-    return [];
+    return this.server.cluster.request('server-event', NOBODY, [event, args], this.server.broker.requestTimeout);
   }
 
   /** Handles other servers' `serverSideEmit(event)`; returns the function that unsubscribes. */
@@ -91,8 +95,8 @@ export class RoomService {
   }
 
   /** Every room of the cluster, without the sockets' own id rooms. */
-  async allRooms(): Promise<Set<string>> {
-    return this.server.registry.roomNames();
+  allRooms(): Promise<Set<string>> {
+    return this.server.operator().allRooms();
   }
 
   /** Room lifecycle events of this server: `create-room`, `join-room`, `leave-room`, `delete-room`. */

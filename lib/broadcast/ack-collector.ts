@@ -1,13 +1,26 @@
 import { RoomsError } from '../rooms.error.js';
 import { ACK_TIMEOUT } from '../rooms.messages.js';
 
+/** Where one socket's answer to an `emitWithAck` goes; sockets keep one per pending ack. */
+export interface AckSink {
+  answer(response: unknown): void;
+  /** The socket left before answering. */
+  forget(): void;
+}
+
+/** This server's own sockets, under the key of no other server. */
+const HERE = '';
+
 /**
- * Gathers the answers to one `emitWithAck`: one per socket that was sent the event. A socket that
- * disconnects before answering is no longer waited for; the timeout rejects with what arrived.
+ * Gathers the answers to one `emitWithAck`: one per socket that was sent the event, on this
+ * server and on every other server that was asked. Each server reports how many sockets it sent
+ * the event to, then their answers; a socket that leaves, or a server that is declared gone, is
+ * no longer waited for. The timeout rejects with the answers that arrived.
  */
-export class AckCollector {
+export class AckCollector implements AckSink {
   private readonly responses: unknown[] = [];
-  private expected = 0;
+  /** Answers still owed, per server; `undefined` until that server has reported its count. */
+  private readonly owed = new Map<string, number | undefined>([[HERE, 0]]);
   private sealed = false;
   private settled = false;
   private timer: NodeJS.Timeout | undefined;
@@ -22,32 +35,54 @@ export class AckCollector {
     });
   }
 
-  /** One more socket was sent the event. */
+  /** One more socket here was sent the event. */
   expect(): void {
-    this.expected++;
+    this.owed.set(HERE, this.owed.get(HERE)! + 1);
   }
 
-  /** Every target has been written to: from now on the collector may complete. */
+  /** Another server was asked; its count is to come. */
+  expectServer(node: string): void {
+    this.owed.set(node, undefined);
+  }
+
+  /** Everyone has been asked: from now on the collector may complete. */
   seal(): void {
     this.sealed = true;
     if (!this.tryFinish()) this.timer = setTimeout(() => this.fail(), this.timeoutMs);
   }
 
-  answer(response: unknown): void {
-    if (this.settled) return;
+  answer(response: unknown, node = HERE): void {
+    if (this.settled || !this.owed.has(node)) return;
     this.responses.push(response);
+    this.settle(node, -1);
+  }
+
+  forget(node = HERE): void {
+    if (this.settled || !this.owed.has(node)) return;
+    this.settle(node, -1);
+  }
+
+  /** Server `node` sent the event to `count` sockets. */
+  serverCount(node: string, count: number): void {
+    if (this.settled || !this.owed.has(node)) return;
+    this.settle(node, count);
+  }
+
+  /** Server `node` is gone: its answers are no longer waited for. */
+  serverGone(node: string): void {
+    if (this.settled || !this.owed.delete(node)) return;
     this.tryFinish();
   }
 
-  /** A socket that was expected to answer is gone. */
-  forget(): void {
-    if (this.settled) return;
-    this.expected--;
+  private settle(node: string, change: number): void {
+    this.owed.set(node, (this.owed.get(node) ?? 0) + change);
     this.tryFinish();
   }
 
   private tryFinish(): boolean {
-    if (!this.sealed || this.settled || this.responses.length < this.expected) return this.settled;
+    if (this.settled) return true;
+    if (!this.sealed) return false;
+    for (const owed of this.owed.values()) if (owed !== 0) return false;
     this.settled = true;
     clearTimeout(this.timer);
     this.resolve(this.responses);
@@ -57,6 +92,9 @@ export class AckCollector {
   private fail(): void {
     if (this.settled) return;
     this.settled = true;
-    this.reject(new RoomsError(ACK_TIMEOUT(this.timeoutMs, this.responses.length, this.expected), [...this.responses]));
+    let owed = 0;
+    for (const count of this.owed.values()) owed += count ?? 0;
+    const answered = this.responses.length;
+    this.reject(new RoomsError(ACK_TIMEOUT(this.timeoutMs, answered, answered + owed), [...this.responses]));
   }
 }

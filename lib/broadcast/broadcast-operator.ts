@@ -1,9 +1,11 @@
 import { RoomsError } from '../rooms.error.js';
 import { INVALID_TARGET_ROOM, INVALID_TIMEOUT } from '../rooms.messages.js';
 import { toRoomList } from '../registry/room-names.js';
+import type { RequestKind, Target } from '../cluster/cluster-messages.js';
 import type { RoomsServer } from '../rooms.server.js';
-import { RemoteSocket } from '../socket/remote-socket.js';
-import { encodeEvent } from './frame.js';
+import { RemoteSocket, snapshotOf, type SocketSnapshot } from '../socket/remote-socket.js';
+import { AckCollector } from './ack-collector.js';
+import { encodeEvent, type EncodedEvent } from './frame.js';
 
 export interface BroadcastFlags {
   /** This server only. */
@@ -74,11 +76,13 @@ export class BroadcastOperator {
   }
 
   /**
-   * Sends `{event, data}` to every selected socket exactly once. The payload is serialised and
-   * framed once; a payload JSON cannot carry throws here and nobody gets anything.
+   * Sends `{event, data}` to every selected socket of every server exactly once. The payload is
+   * serialised and framed once; a payload JSON cannot carry throws here and nobody gets anything.
    */
   emit(event: string, data?: unknown): true {
-    this.server.deliver(this.rooms, this.exceptRooms, encodeEvent(event, data), this.flags);
+    const encoded = encodeEvent(event, data);
+    this.server.deliver(this.target, encoded, this.flags);
+    if (!this.flags.local) this.server.cluster.broadcast(this.target, this.flags, encoded.payload);
     return true;
   }
 
@@ -87,40 +91,80 @@ export class BroadcastOperator {
    * is targeted). On timeout it rejects with a `RoomsError` whose `responses` holds what arrived.
    */
   emitWithAck(event: string, data?: unknown): Promise<unknown[]> {
+    let encoded: EncodedEvent;
+    const ack = this.server.nextAck();
     try {
-      return this.server.deliverWithAck(this.rooms, this.exceptRooms, event, data, this.flags);
+      encoded = encodeEvent(event, data, ack);
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(error as Error);
     }
+    const collector = new AckCollector(this.timeoutMs);
+    const count = this.server.deliverWithAck(this.target, encoded, this.flags, ack, collector);
+    for (let i = 0; i < count; i++) collector.expect();
+    if (!this.flags.local)
+      this.server.cluster.broadcastWithAck(this.target, this.flags, ack, encoded.payload, collector);
+    collector.seal();
+    return collector.promise;
   }
 
-  /** The selected sockets, as snapshots whose methods act on the real ones. */
+  /** The selected sockets of every server, as snapshots whose methods act on the real ones. */
   async fetchSockets(): Promise<RemoteSocket[]> {
-    return this.selected().map((socket) => new RemoteSocket(this.server, socket));
+    const local = this.server.registry.select(this.rooms, this.exceptRooms).map(snapshotOf);
+    const remote = (await this.ask('fetch')) as SocketSnapshot[][];
+    return [...local, ...remote.flat()].map((snapshot) => new RemoteSocket(this.server, snapshot));
   }
 
   async count(): Promise<number> {
-    let count = 0;
-    this.server.registry.forEachTarget(this.rooms, this.exceptRooms, () => count++);
-    return count;
+    const local = this.server.countLocal(this.target);
+    const remote = (await this.ask('count')) as number[];
+    return remote.reduce((sum, count) => sum + count, local);
   }
 
-  /** Makes every selected socket join `rooms`; if any of them would be refused, none joins. */
+  /** Every room of the selected servers, without the sockets' own id rooms. */
+  async allRooms(): Promise<Set<string>> {
+    const rooms = this.server.registry.roomNames();
+    for (const names of (await this.ask('rooms')) as string[][]) for (const room of names) rooms.add(room);
+    return rooms;
+  }
+
+  /**
+   * Makes every selected socket join `rooms`; on this server at once, and if any of its sockets
+   * would be refused, none joins. Resolves once every live server has applied it.
+   */
   async socketsJoin(rooms: string | readonly string[]): Promise<void> {
-    this.server.joinAll(this.selected(), toRoomList(rooms));
+    const list = toRoomList(rooms);
+    this.server.joinAll(this.selected(), list);
+    await Promise.all([this.server.cluster.subscribed(list), this.ask('join', list)]);
   }
 
   async socketsLeave(rooms: string | readonly string[]): Promise<void> {
-    this.server.leaveAll(this.selected(), toRoomList(rooms));
+    const list = toRoomList(rooms);
+    this.server.leaveAll(this.selected(), list);
+    await this.ask('leave', list);
   }
 
   /** `close = false` sends a close frame (1000); `true` cuts the connection. */
   async disconnectSockets(close = false): Promise<void> {
     for (const socket of this.selected()) socket.disconnect(close);
+    await this.ask('disconnect', close);
+  }
+
+  private get target(): Target {
+    return { r: this.rooms, x: this.exceptRooms };
+  }
+
+  private get timeoutMs(): number {
+    return this.flags.timeout ?? this.server.broker.requestTimeout;
   }
 
   private selected() {
     return this.server.registry.select(this.rooms, this.exceptRooms);
+  }
+
+  /** The same operation on every other live server (none with `local`). */
+  private ask(kind: RequestKind, args?: unknown): Promise<unknown[]> {
+    if (this.flags.local) return Promise.resolve([]);
+    return this.server.cluster.request(kind, this.target, args, this.timeoutMs);
   }
 
   private withFlags(changed: Partial<BroadcastFlags>): BroadcastOperator {

@@ -1,37 +1,62 @@
-import * as ws from 'ws';
 import { WebSocket } from 'ws';
 import { RoomsError } from '../rooms.error.js';
 import { INVALID_EVENT_NAME, UNSERIALISABLE } from '../rooms.messages.js';
 
 /** An outbound event, serialised once and framed once for every socket it goes to. */
 export interface EncodedEvent {
-  /** `{"event","data"[,"ack"]}` as JSON text: what per-socket fallbacks (`ws.send`) use. */
-  readonly json: string;
   /** The whole unmasked text frame, header and payload in one buffer: what most sockets get. */
   readonly frame: Buffer;
+  /** `{"event","data"[,"ack"]}` as UTF-8 JSON, a view into `frame`: for `ws.send` fallbacks and other servers. */
+  readonly payload: Buffer;
 }
 
 /** Serialises `{event, data, ack?}` once. Throws a `RoomsError` for what JSON cannot carry. */
 export function serializeEvent(event: string, data: unknown, ack?: number): string {
   if (typeof event !== 'string' || event.length === 0) throw new RoomsError(INVALID_EVENT_NAME);
-  let json: string | undefined;
   try {
-    json = JSON.stringify(ack === undefined ? { event, data } : { event, data, ack });
+    return JSON.stringify(ack === undefined ? { event, data } : { event, data, ack });
   } catch (cause) {
     throw new RoomsError(UNSERIALISABLE(event, cause));
   }
-  return json;
 }
 
-/** `ws`'s frame builder; its type declarations leave it out. */
-const { Sender } = ws as unknown as { Sender: { frame(data: Buffer, options: object): Buffer[] } };
+/** Length of the RFC 6455 header of an unmasked text frame carrying `length` bytes. */
+function headerLength(length: number): number {
+  return length < 126 ? 2 : length < 65536 ? 4 : 10;
+}
 
-const TEXT_FRAME = { fin: true, opcode: 0x1, mask: false, readOnly: false, rsv1: false } as const;
+function writeHeader(frame: Buffer, length: number): void {
+  frame[0] = 0x81; // FIN, text
+  if (length < 126) {
+    frame[1] = length;
+  } else if (length < 65536) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+    frame.writeUInt32BE(length >>> 0, 6);
+  }
+}
 
+/** One allocation: the JSON text is written straight behind the frame header. */
 export function encodeEvent(event: string, data: unknown, ack?: number): EncodedEvent {
   const json = serializeEvent(event, data, ack);
-  const parts = Sender.frame(Buffer.from(json), TEXT_FRAME);
-  return { json, frame: parts.length === 1 ? parts[0] : Buffer.concat(parts) };
+  const length = Buffer.byteLength(json);
+  const offset = headerLength(length);
+  const frame = Buffer.allocUnsafe(offset + length);
+  writeHeader(frame, length);
+  frame.write(json, offset);
+  return { frame, payload: frame.subarray(offset) };
+}
+
+/** Frames a payload another server serialised, without parsing or serialising it again. */
+export function encodePayload(payload: Buffer): EncodedEvent {
+  const offset = headerLength(payload.length);
+  const frame = Buffer.allocUnsafe(offset + payload.length);
+  writeHeader(frame, payload.length);
+  payload.copy(frame, offset);
+  return { frame, payload: frame.subarray(offset) };
 }
 
 /** How one broadcast treats its sockets. */
@@ -64,7 +89,7 @@ export function negotiatedDeflate(socket: WebSocket): boolean {
 /**
  * Writes an encoded event to one socket. Most sockets get the pre-built frame in one write; a
  * socket that asked for compression, or whose `ws` sender is still busy with an earlier message
- * (so writing past it would reorder frames), goes through `ws.send` with the shared JSON text.
+ * (so writing past it would reorder frames), goes through `ws.send` with the shared JSON bytes.
  * Returns whether the event was handed to the socket.
  */
 export function writeEvent(socket: WebSocket, encoded: EncodedEvent, flags: WriteFlags, deflate: boolean): boolean {
@@ -76,7 +101,7 @@ export function writeEvent(socket: WebSocket, encoded: EncodedEvent, flags: Writ
   const busy = senderBusy(sender);
   if (flags.volatile && (busy || transport.writableNeedDrain)) return false;
   if (busy || (deflate && flags.compress)) {
-    socket.send(encoded.json, { compress: flags.compress });
+    socket.send(encoded.payload, { binary: false, compress: flags.compress });
     return true;
   }
   transport.write(encoded.frame);

@@ -1,24 +1,38 @@
-import { DEFAULT_REQUEST_TIMEOUT } from '../rooms.constants.js';
-
 /**
- * The seam between this server and the others in its cluster. A broker carries the cluster
- * protocol between servers; the default one carries nothing, because one server is the whole
- * cluster.
+ * The seam between this server and the others of its cluster: a transport of opaque messages on
+ * named channels. The cluster protocol (`cluster-node.ts`) is written against it alone, so a new
+ * transport (NATS, Postgres) is one small class.
  */
 export interface Broker {
-  /** How long cluster requests (`emitWithAck`, `fetchSockets`, ...) wait when no `timeout()` is given. */
+  /** How long cluster requests wait when no `timeout()` is given. */
   readonly requestTimeout: number;
-  /** Releases whatever the broker holds (connections, timers). Called once, when the app closes. */
-  close(): Promise<void>;
+  /** How often each server says it is alive. */
+  readonly heartbeatInterval: number;
+  /** How long a silent server is still counted as alive. */
+  readonly heartbeatTimeout: number;
+  /** One connection per server (per Nest app) that uses this broker. */
+  connect(listener: BrokerListener): BrokerConnection;
 }
 
-/** The default broker: this process is the only server, so there is nobody to talk to. */
-export class InMemoryBroker implements Broker {
-  readonly requestTimeout: number;
+export interface BrokerListener {
+  /** A message arrived on a channel this connection subscribed to (its own messages included). */
+  message(channel: string, message: Buffer): void;
+  /** The transport went down or came back; while down, publishes fail and nothing arrives. */
+  status(up: boolean): void;
+}
 
-  constructor(options: { requestTimeout?: number } = {}) {
-    this.requestTimeout = options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT;
-  }
-
-  async close(): Promise<void> {}
+export interface BrokerConnection {
+  /** Whether the transport is up now. */
+  readonly up: boolean;
+  /**
+   * False when no other server can possibly hear a publish (a broker nobody else shares), so that
+   * a single server does not build cluster messages for nobody.
+   */
+  readonly mayHavePeers: boolean;
+  /** Resolves once the message is handed to the transport; rejects when it is down. */
+  publish(channel: string, message: Buffer): Promise<void>;
+  /** Resolves once messages on `channel` reach this connection (at once while the transport is down: it subscribes on reconnect). */
+  subscribe(channel: string): Promise<void>;
+  unsubscribe(channel: string): Promise<void>;
+  close(): Promise<void>;
 }

@@ -1,9 +1,10 @@
+import { Logger } from '@nestjs/common';
+
 export type ServerEventHandler = (...args: unknown[]) => unknown;
 
-/**
- * Handlers of events that other servers send with `serverSideEmit`. The sender never receives its
- * own events, so on a single server these are registered and never called.
- */
+const logger = new Logger('RoomsServerEvents');
+
+/** Handlers of events that other servers send with `serverSideEmit`; the sender never receives its own. */
 export class ServerEvents {
   private readonly handlers = new Map<string, ServerEventHandler[]>();
 
@@ -22,5 +23,23 @@ export class ServerEvents {
   /** How many handlers listen for `event` here. */
   listenerCount(event: string): number {
     return this.handlers.get(event)?.length ?? 0;
+  }
+
+  /**
+   * Calls every handler of `event` with exactly the sender's arguments. Returns the first one's
+   * (awaited) value, the answer to `serverSideEmitWithAck`, or `undefined` when there is no handler.
+   */
+  dispatch(event: string, args: unknown[]): Promise<unknown> | undefined {
+    const list = this.handlers.get(event);
+    if (list === undefined || list.length === 0) return undefined;
+    const results = [...list].map((handler) => {
+      try {
+        return Promise.resolve(handler(...args));
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
+    });
+    for (const result of results.slice(1)) result.catch((error: unknown) => logger.error(error));
+    return results[0];
   }
 }

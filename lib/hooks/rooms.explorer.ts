@@ -2,7 +2,8 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { ContextIdFactory, DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import { ON_DISCONNECT_METADATA, ON_DISCONNECTING_METADATA, ON_SERVER_EVENT_METADATA } from '../rooms.constants.js';
-import { RoomsServer, type DisconnectHook, type ScopedDisconnectHook } from '../rooms.server.js';
+import { RoomsServer } from '../rooms.server.js';
+import type { DisconnectHook, ScopedDisconnectHook } from '../socket/disconnect-hooks.js';
 
 type Method = (...args: unknown[]) => unknown;
 
@@ -27,10 +28,10 @@ export class RoomsExplorer implements OnModuleInit {
       for (const name of this.scanner.getAllMethodNames(prototype)) {
         const method = prototype[name] as Method;
         if (Reflect.getMetadata(ON_DISCONNECTING_METADATA, method)) {
-          this.server.onDisconnecting(this.disconnectHook(wrapper, name));
+          this.server.hooks.onDisconnecting(this.disconnectHook(wrapper, name));
         }
         if (Reflect.getMetadata(ON_DISCONNECT_METADATA, method)) {
-          this.server.onDisconnect(this.disconnectHook(wrapper, name));
+          this.server.hooks.onDisconnect(this.disconnectHook(wrapper, name));
         }
         const event = Reflect.getMetadata(ON_SERVER_EVENT_METADATA, method) as string | undefined;
         if (event !== undefined) this.server.serverEvents.on(event, this.serverEventHandler(wrapper, name));

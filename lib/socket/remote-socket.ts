@@ -2,9 +2,22 @@ import type { RoomsServer } from '../rooms.server.js';
 import type { Handshake } from './handshake.js';
 import type { RoomSocket } from './room-socket.js';
 
+/** A socket as servers send it to each other. */
+export interface SocketSnapshot {
+  id: string;
+  rooms: string[];
+  data: Record<string, unknown>;
+  handshake: Handshake;
+}
+
+/** A local socket as other servers see it (`data` is the socket's own object, not a copy). */
+export function snapshotOf(socket: RoomSocket): SocketSnapshot {
+  return { id: socket.id, rooms: [...socket.rooms], data: socket.data, handshake: socket.handshake };
+}
+
 /**
- * A socket as `fetchSockets()` returns it: a snapshot of its id, rooms and handshake, with its
- * live `data`, and methods that act on the real socket wherever it is.
+ * A socket as `fetchSockets()` returns it, from any server: a snapshot of its id, rooms, data and
+ * handshake, with methods that act on the real socket wherever it is.
  */
 export class RemoteSocket {
   readonly id: string;
@@ -14,12 +27,12 @@ export class RemoteSocket {
 
   constructor(
     private readonly server: RoomsServer,
-    socket: RoomSocket,
+    snapshot: SocketSnapshot,
   ) {
-    this.id = socket.id;
-    this.rooms = new Set(socket.rooms);
-    this.data = socket.data;
-    this.handshake = socket.handshake;
+    this.id = snapshot.id;
+    this.rooms = new Set(snapshot.rooms);
+    this.data = snapshot.data;
+    this.handshake = snapshot.handshake;
   }
 
   async emit(event: string, data?: unknown): Promise<void> {

@@ -1,0 +1,290 @@
+import { Logger } from '@nestjs/common';
+import { EventEmitter } from 'node:events';
+import type { AckCollector, AckSink } from '../broadcast/ack-collector.js';
+import { encodePayload, type EncodedEvent, type WriteFlags } from '../broadcast/frame.js';
+import { looksLikeSocketId } from '../registry/room-names.js';
+import { RoomsError } from '../rooms.error.js';
+import { BROKER_DOWN } from '../rooms.messages.js';
+import { createSocketId } from '../socket/socket-id.js';
+import type { Broker, BrokerConnection, BrokerListener } from './broker.js';
+import {
+  decodeMessage,
+  encodeMessage,
+  type ClusterMessage,
+  type RequestKind,
+  type Target,
+} from './cluster-messages.js';
+import { ClusterRequest } from './cluster-request.js';
+
+/** What the cluster asks of this server when another one speaks. */
+export interface LocalServer {
+  deliver(target: Target, encoded: EncodedEvent, flags: WriteFlags): void;
+  /** Delivers an event carrying `ack`; each socket's answer goes to `sink`. Returns how many sockets were sent it. */
+  deliverWithAck(target: Target, encoded: EncodedEvent, flags: WriteFlags, ack: number, sink: AckSink): number;
+  /** Runs a cluster-wide operation on this server's sockets; `NO_ANSWER` when there is nothing to answer with. */
+  answer(kind: RequestKind, target: Target, args: unknown): unknown;
+  serverEvent(event: string, args: unknown[]): void;
+}
+
+/** What `LocalServer.answer` returns when this server has nothing to say (a server event with no handler). */
+export const NO_ANSWER = Symbol('no answer');
+
+const ALL = 'all';
+const nodeChannel = (node: string) => `node:${node}`;
+const roomChannel = (room: string) => `room:${room}`;
+
+/** Rooms named like socket ids go to every server: subscribing one channel per socket would cost more than it saves. */
+const routable = (room: string) => !looksLikeSocketId(room);
+
+/**
+ * This server's side of the cluster protocol, over any `Broker`: it announces itself with
+ * heartbeats, learns the other servers from theirs (and forgets one that falls silent for
+ * `heartbeatTimeout` or says goodbye), routes broadcasts (one room: only the servers that have
+ * members there; anything else: every server), and runs requests that wait for each live server.
+ */
+export class ClusterNode
+  extends EventEmitter<{ 'peer-up': [node: string]; 'peer-down': [node: string] }>
+  implements BrokerListener
+{
+  readonly id = createSocketId();
+  private connection: BrokerConnection | undefined;
+  /** Other servers, with when they were last heard from. */
+  private readonly peers = new Map<string, number>();
+  private readonly requests = new Map<number, ClusterRequest>();
+  private readonly ackRequests = new Map<number, AckCollector>();
+  private readonly roomSubscriptions = new Map<string, Promise<void>>();
+  private requestSequence = 0;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private lastBeat = 0;
+  private warnedDown = false;
+  private readonly logger = new Logger('RoomsCluster');
+
+  constructor(
+    readonly broker: Broker,
+    private readonly local: LocalServer,
+  ) {
+    super();
+  }
+
+  start(): void {
+    const connection = (this.connection = this.broker.connect(this));
+    for (const channel of [ALL, nodeChannel(this.id)]) {
+      connection
+        .subscribe(channel)
+        .catch((error: unknown) => this.logger.warn(`subscribe ${channel}: ${String(error)}`));
+    }
+    const { heartbeatInterval, heartbeatTimeout } = this.broker;
+    this.heartbeatTimer = setInterval(() => this.beat(), Math.min(heartbeatInterval, heartbeatTimeout / 4));
+    this.heartbeatTimer.unref();
+    this.lastBeat = 0;
+    this.beat();
+    if (!connection.up) this.status(false);
+  }
+
+  /** Says goodbye, so that the others drop this server at once, and lets go of the broker. */
+  async close(): Promise<void> {
+    clearInterval(this.heartbeatTimer);
+    const connection = this.connection;
+    if (connection === undefined) return;
+    this.connection = undefined;
+    if (connection.up && connection.mayHavePeers) {
+      await connection.publish(ALL, encodeMessage({ t: 'bye', n: this.id })).catch(() => undefined);
+    }
+    for (const request of this.requests.values()) request.abort(BROKER_DOWN);
+    await connection.close();
+  }
+
+  /** The servers this one currently counts as alive (itself excluded). */
+  get peerIds(): string[] {
+    return [...this.peers.keys()];
+  }
+
+  // ---- room channels ---------------------------------------------------------------------------
+
+  roomCreated(room: string): void {
+    if (this.connection === undefined || !routable(room)) return;
+    const subscribed = this.connection.subscribe(roomChannel(room)).catch((error: unknown) => {
+      this.logger.warn(`subscribe to room "${room}" failed: ${String(error)}`);
+    });
+    this.roomSubscriptions.set(room, subscribed);
+  }
+
+  roomDeleted(room: string): void {
+    if (this.connection === undefined || !this.roomSubscriptions.delete(room)) return;
+    this.connection.unsubscribe(roomChannel(room)).catch((error: unknown) => {
+      this.logger.warn(`unsubscribe from room "${room}" failed: ${String(error)}`);
+    });
+  }
+
+  /** Resolves once broadcasts to every one of `rooms` from any server reach this one. */
+  async subscribed(rooms: readonly string[]): Promise<void> {
+    for (const room of rooms) await this.roomSubscriptions.get(room);
+  }
+
+  // ---- outbound --------------------------------------------------------------------------------
+
+  broadcast(target: Target, flags: WriteFlags, payload: Buffer): void {
+    if (!this.canReachPeers()) return;
+    const channel = target.r.length === 1 && routable(target.r[0]) ? roomChannel(target.r[0]) : ALL;
+    const message = encodeMessage({ t: 'b', n: this.id, v: flags.volatile, c: flags.compress, ...target }, payload);
+    this.publish(channel, message);
+  }
+
+  /** Sends an ack-carrying event to every other server; `collector` learns their counts and answers. */
+  broadcastWithAck(target: Target, flags: WriteFlags, ack: number, payload: Buffer, collector: AckCollector): void {
+    if (!this.canReachPeers() || this.peers.size === 0) return;
+    const q = ++this.requestSequence;
+    for (const peer of this.peers.keys()) collector.expectServer(peer);
+    this.ackRequests.set(q, collector);
+    const forget = () => this.ackRequests.delete(q);
+    collector.promise.then(forget, forget);
+    const message = { t: 'ab', n: this.id, q, a: ack, v: flags.volatile, c: flags.compress, ...target } as const;
+    this.publish(ALL, encodeMessage(message, payload));
+  }
+
+  /** Runs `kind` on every other live server; resolves with their answers. */
+  async request(kind: RequestKind, target: Target, args: unknown, timeoutMs: number): Promise<unknown[]> {
+    if (this.connection === undefined || !this.connection.mayHavePeers) return [];
+    if (!this.connection.up) throw new RoomsError(BROKER_DOWN);
+    if (this.peers.size === 0) return [];
+    const q = ++this.requestSequence;
+    const request = new ClusterRequest(this.peers.keys(), timeoutMs, () => this.requests.delete(q));
+    this.requests.set(q, request);
+    const message = encodeMessage({ t: 'req', n: this.id, q, k: kind, a: args, ...target });
+    this.connection.publish(ALL, message).catch(() => request.abort(BROKER_DOWN));
+    return request.promise;
+  }
+
+  serverSideEmit(event: string, args: unknown[]): void {
+    if (!this.canReachPeers()) return;
+    this.publish(ALL, encodeMessage({ t: 'sse', n: this.id, e: event, a: args }));
+  }
+
+  // ---- inbound ---------------------------------------------------------------------------------
+
+  message(_channel: string, buffer: Buffer): void {
+    let decoded: ReturnType<typeof decodeMessage>;
+    try {
+      decoded = decodeMessage(buffer);
+    } catch {
+      return this.logger.warn('ignored a message that is not of this protocol');
+    }
+    const { message, payload } = decoded;
+    if (message.n === this.id) return;
+    if (message.t === 'bye') return this.peerGone(message.n);
+    this.heard(message.n);
+    switch (message.t) {
+      case 'b':
+        if (payload !== undefined) this.local.deliver(message, encodePayload(payload), flagsOf(message));
+        return;
+      case 'ab':
+        if (payload !== undefined) this.deliverWithAck(message, payload);
+        return;
+      case 'req':
+        void this.answer(message);
+        return;
+      case 'sse':
+        this.local.serverEvent(message.e, message.a);
+        return;
+      case 'res':
+        if (message.e !== undefined) this.requests.get(message.q)?.failed(message.n, message.e);
+        else this.requests.get(message.q)?.respond(message.n, message.d, message.none !== true);
+        return;
+      case 'ac':
+        this.ackRequests.get(message.q)?.serverCount(message.n, message.c);
+        return;
+      case 'aa':
+        this.ackRequests.get(message.q)?.answer(message.d, message.n);
+        return;
+      case 'af':
+        this.ackRequests.get(message.q)?.forget(message.n);
+        return;
+    }
+  }
+
+  status(up: boolean): void {
+    if (up) {
+      this.warnedDown = false;
+      this.logger.log('connected to the broker');
+      this.lastBeat = 0;
+      this.beat();
+      return;
+    }
+    this.warnDown();
+    for (const request of this.requests.values()) request.abort(BROKER_DOWN);
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  /** Announces this server (every `heartbeatInterval`) and forgets servers silent for too long. */
+  private beat(): void {
+    const now = Date.now();
+    for (const [peer, heardAt] of this.peers) if (now - heardAt > this.broker.heartbeatTimeout) this.peerGone(peer);
+    if (now - this.lastBeat < this.broker.heartbeatInterval || !this.canReachPeers()) return;
+    this.lastBeat = now;
+    this.publish(ALL, encodeMessage({ t: 'hb', n: this.id }));
+  }
+
+  private heard(node: string): void {
+    const known = this.peers.has(node);
+    this.peers.set(node, Date.now());
+    if (known) return;
+    // A newcomer learns of this server at once instead of at its next heartbeat.
+    this.publish(nodeChannel(node), encodeMessage({ t: 'hb', n: this.id }));
+    this.emit('peer-up', node);
+  }
+
+  private peerGone(node: string): void {
+    if (!this.peers.delete(node)) return;
+    for (const request of this.requests.values()) request.serverGone(node);
+    for (const collector of this.ackRequests.values()) collector.serverGone(node);
+    this.emit('peer-down', node);
+  }
+
+  private deliverWithAck(message: Extract<ClusterMessage, { t: 'ab' }>, payload: Buffer): void {
+    const { n: origin, q } = message;
+    const reply = (reply: ClusterMessage) => this.publish(nodeChannel(origin), encodeMessage(reply));
+    const sink: AckSink = {
+      answer: (d) => reply({ t: 'aa', n: this.id, q, d }),
+      forget: () => reply({ t: 'af', n: this.id, q }),
+    };
+    const count = this.local.deliverWithAck(message, encodePayload(payload), flagsOf(message), message.a, sink);
+    reply({ t: 'ac', n: this.id, q, c: count });
+  }
+
+  private async answer(message: Extract<ClusterMessage, { t: 'req' }>): Promise<void> {
+    const { n: origin, q } = message;
+    let reply: Buffer;
+    try {
+      const data = await this.local.answer(message.k, message, message.a);
+      reply = encodeMessage(
+        data === NO_ANSWER ? { t: 'res', n: this.id, q, none: true } : { t: 'res', n: this.id, q, d: data },
+      );
+    } catch (error) {
+      reply = encodeMessage({ t: 'res', n: this.id, q, e: error instanceof Error ? error.message : String(error) });
+    }
+    this.publish(nodeChannel(origin), reply);
+  }
+
+  private canReachPeers(): boolean {
+    const connection = this.connection;
+    if (connection === undefined || !connection.mayHavePeers) return false;
+    if (!connection.up) this.warnDown();
+    return connection.up;
+  }
+
+  private publish(channel: string, message: Buffer): void {
+    this.connection?.publish(channel, message).catch(() => this.warnDown());
+  }
+
+  /** One warning per outage, not one per broadcast. */
+  private warnDown(): void {
+    if (this.warnedDown) return;
+    this.warnedDown = true;
+    this.logger.warn('the broker is not connected: other servers are out of reach until it is back');
+  }
+}
+
+function flagsOf(message: { v: boolean; c: boolean }): WriteFlags {
+  return { volatile: message.v, compress: message.c };
+}

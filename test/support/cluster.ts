@@ -1,0 +1,40 @@
+import { once } from 'node:events';
+import type { Type } from '@nestjs/common';
+import { startApp, type TestApp } from './app.js';
+import type { RoomsAdapterOptions } from '../../lib/index.js';
+import { RoomsServer } from '../../lib/rooms.server.js';
+
+/** Starts `count` apps of `moduleFor()` (each its own Nest app: its own server of the cluster). */
+export async function startCluster(
+  count: number,
+  moduleFor: (index: number) => Type,
+  adapterOptions: RoomsAdapterOptions = {},
+): Promise<TestApp[]> {
+  const apps: TestApp[] = [];
+  for (let index = 0; index < count; index++) apps.push(await startApp(moduleFor(index), adapterOptions));
+  return apps;
+}
+
+export async function closeCluster(apps: TestApp[]): Promise<void> {
+  await Promise.all(apps.map((app) => app.close()));
+}
+
+/** Resolves once every app counts every other one as a live peer. */
+export async function untilMeshed(apps: TestApp[]): Promise<void> {
+  await Promise.all(
+    apps.map(async (app) => {
+      const cluster = app.app.get(RoomsServer).cluster;
+      while (cluster.peerIds.length < apps.length - 1) await once(cluster, 'peer-up');
+    }),
+  );
+}
+
+/** Resolves once `app` has declared `node` gone. */
+export async function untilGone(app: TestApp, node: string): Promise<void> {
+  const cluster = app.app.get(RoomsServer).cluster;
+  while (cluster.peerIds.includes(node)) await once(cluster, 'peer-down');
+}
+
+export function nodeIdOf(app: TestApp): string {
+  return app.app.get(RoomsServer).cluster.id;
+}

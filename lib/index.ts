@@ -5,6 +5,7 @@ export { RoomSocket, type DisconnectReason } from './socket/room-socket.js';
 export type { Handshake } from './socket/handshake.js';
 export type { RemoteSocket } from './socket/remote-socket.js';
 export { BroadcastOperator } from './broadcast/broadcast-operator.js';
+export type { EventsMap, DefaultEvents, EventName, EventArgs } from './broadcast/typed-events.js';
 export { RoomsError } from './rooms.error.js';
 export { JoinRoom } from './decorators/join-room.decorator.js';
 export { LeaveRoom } from './decorators/leave-room.decorator.js';

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { BroadcastOperator } from './broadcast/broadcast-operator.js';
+import type { DefaultEvents, EventArgs, EventName, EventsMap } from './broadcast/typed-events.js';
 import { serializeEvent } from './broadcast/frame.js';
 import type { ServerEventHandler } from './cluster/server-events.js';
 import type { RoomEvents } from './registry/room-registry.js';
@@ -14,63 +15,63 @@ import type { RemoteSocket } from './socket/remote-socket.js';
 const NOBODY = { r: [], x: [] };
 
 @Injectable()
-export class RoomService {
+export class RoomService<Events extends EventsMap = DefaultEvents> {
   constructor(private readonly server: RoomsServer) {}
 
-  to(rooms: string | readonly string[]): BroadcastOperator {
-    return this.server.operator().to(rooms);
+  to(rooms: string | readonly string[]): BroadcastOperator<Events> {
+    return this.operator().to(rooms);
   }
 
-  in(rooms: string | readonly string[]): BroadcastOperator {
-    return this.server.operator().in(rooms);
+  in(rooms: string | readonly string[]): BroadcastOperator<Events> {
+    return this.operator().in(rooms);
   }
 
-  except(rooms: string | readonly string[]): BroadcastOperator {
-    return this.server.operator().except(rooms);
+  except(rooms: string | readonly string[]): BroadcastOperator<Events> {
+    return this.operator().except(rooms);
   }
 
-  get local(): BroadcastOperator {
-    return this.server.operator().local;
+  get local(): BroadcastOperator<Events> {
+    return this.operator().local;
   }
 
-  get volatile(): BroadcastOperator {
-    return this.server.operator().volatile;
+  get volatile(): BroadcastOperator<Events> {
+    return this.operator().volatile;
   }
 
-  compress(compress: boolean): BroadcastOperator {
-    return this.server.operator().compress(compress);
+  compress(compress: boolean): BroadcastOperator<Events> {
+    return this.operator().compress(compress);
   }
 
-  timeout(ms: number): BroadcastOperator {
-    return this.server.operator().timeout(ms);
+  timeout(ms: number): BroadcastOperator<Events> {
+    return this.operator().timeout(ms);
   }
 
-  emit(event: string, data?: unknown): true {
-    return this.server.operator().emit(event, data);
+  emit<E extends EventName<Events>>(event: E, ...args: EventArgs<Events, E>): true {
+    return this.operator().emit(event, ...args);
   }
 
-  emitWithAck(event: string, data?: unknown): Promise<unknown[]> {
-    return this.server.operator().emitWithAck(event, data);
+  emitWithAck<E extends EventName<Events>>(event: E, ...args: EventArgs<Events, E>): Promise<unknown[]> {
+    return this.operator().emitWithAck(event, ...args);
   }
 
-  fetchSockets(): Promise<RemoteSocket[]> {
-    return this.server.operator().fetchSockets();
+  fetchSockets(): Promise<RemoteSocket<Events>[]> {
+    return this.operator().fetchSockets();
   }
 
   count(): Promise<number> {
-    return this.server.operator().count();
+    return this.operator().count();
   }
 
   socketsJoin(rooms: string | readonly string[]): Promise<void> {
-    return this.server.operator().socketsJoin(rooms);
+    return this.operator().socketsJoin(rooms);
   }
 
   socketsLeave(rooms: string | readonly string[]): Promise<void> {
-    return this.server.operator().socketsLeave(rooms);
+    return this.operator().socketsLeave(rooms);
   }
 
   disconnectSockets(close = false): Promise<void> {
-    return this.server.operator().disconnectSockets(close);
+    return this.operator().disconnectSockets(close);
   }
 
   /** Calls `@OnServerEvent(event)` handlers of every other server with exactly `args`; never this one's. */
@@ -96,7 +97,11 @@ export class RoomService {
 
   /** Every room of the cluster, without the sockets' own id rooms. */
   allRooms(): Promise<Set<string>> {
-    return this.server.operator().allRooms();
+    return this.operator().allRooms();
+  }
+
+  private operator(): BroadcastOperator<Events> {
+    return this.server.operator() as BroadcastOperator<Events>;
   }
 
   /** Room lifecycle events of this server: `create-room`, `join-room`, `leave-room`, `delete-room`. */

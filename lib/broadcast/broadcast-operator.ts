@@ -6,6 +6,7 @@ import type { RoomsServer } from '../rooms.server.js';
 import { RemoteSocket, snapshotOf, type SocketSnapshot } from '../socket/remote-socket.js';
 import { AckCollector } from './ack-collector.js';
 import { encodeEvent, type EncodedEvent } from './frame.js';
+import type { DefaultEvents, EventArgs, EventName, EventsMap } from './typed-events.js';
 
 export interface BroadcastFlags {
   /** This server only. */
@@ -32,7 +33,7 @@ function addRooms(current: readonly string[], added: string | readonly string[])
  * Which sockets to act on, and how. Immutable: every modifier returns a new operator, so one can
  * be kept and reused. No target rooms means every socket.
  */
-export class BroadcastOperator {
+export class BroadcastOperator<Events extends EventsMap = DefaultEvents> {
   constructor(
     private readonly server: RoomsServer,
     private readonly rooms: readonly string[],
@@ -41,36 +42,36 @@ export class BroadcastOperator {
   ) {}
 
   /** Adds target rooms (union: each socket once). */
-  to(rooms: string | readonly string[]): BroadcastOperator {
-    return new BroadcastOperator(this.server, addRooms(this.rooms, rooms), this.exceptRooms, this.flags);
+  to(rooms: string | readonly string[]): BroadcastOperator<Events> {
+    return new BroadcastOperator<Events>(this.server, addRooms(this.rooms, rooms), this.exceptRooms, this.flags);
   }
 
-  in(rooms: string | readonly string[]): BroadcastOperator {
+  in(rooms: string | readonly string[]): BroadcastOperator<Events> {
     return this.to(rooms);
   }
 
   /** Leaves out the members of those rooms; a socket id leaves out that socket. */
-  except(rooms: string | readonly string[]): BroadcastOperator {
-    return new BroadcastOperator(this.server, this.rooms, addRooms(this.exceptRooms, rooms), this.flags);
+  except(rooms: string | readonly string[]): BroadcastOperator<Events> {
+    return new BroadcastOperator<Events>(this.server, this.rooms, addRooms(this.exceptRooms, rooms), this.flags);
   }
 
   /** This server only. */
-  get local(): BroadcastOperator {
+  get local(): BroadcastOperator<Events> {
     return this.withFlags({ local: true });
   }
 
   /** May be dropped for a socket whose connection cannot take it now. */
-  get volatile(): BroadcastOperator {
+  get volatile(): BroadcastOperator<Events> {
     return this.withFlags({ volatile: true });
   }
 
   /** Per-message deflate where the socket negotiated it (the default). */
-  compress(compress: boolean): BroadcastOperator {
+  compress(compress: boolean): BroadcastOperator<Events> {
     return this.withFlags({ compress });
   }
 
   /** How long acks and cluster requests wait, in milliseconds. */
-  timeout(ms: number): BroadcastOperator {
+  timeout(ms: number): BroadcastOperator<Events> {
     if (!Number.isFinite(ms) || ms < 0) throw new RoomsError(INVALID_TIMEOUT);
     return this.withFlags({ timeout: ms });
   }
@@ -79,7 +80,7 @@ export class BroadcastOperator {
    * Sends `{event, data}` to every selected socket of every server exactly once. The payload is
    * serialised and framed once; a payload JSON cannot carry throws here and nobody gets anything.
    */
-  emit(event: string, data?: unknown): true {
+  emit<E extends EventName<Events>>(event: E, ...[data]: EventArgs<Events, E>): true {
     const encoded = encodeEvent(event, data);
     this.server.deliver(this.target, encoded, this.flags);
     if (!this.flags.local) this.server.cluster.broadcast(this.target, this.flags, encoded.payload);
@@ -90,7 +91,7 @@ export class BroadcastOperator {
    * Sends `{event, data, ack}` and resolves with every socket's answer (`[]` at once when nobody
    * is targeted). On timeout it rejects with a `RoomsError` whose `responses` holds what arrived.
    */
-  emitWithAck(event: string, data?: unknown): Promise<unknown[]> {
+  emitWithAck<E extends EventName<Events>>(event: E, ...[data]: EventArgs<Events, E>): Promise<unknown[]> {
     let encoded: EncodedEvent;
     const ack = this.server.nextAck();
     try {
@@ -108,10 +109,10 @@ export class BroadcastOperator {
   }
 
   /** The selected sockets of every server, as snapshots whose methods act on the real ones. */
-  async fetchSockets(): Promise<RemoteSocket[]> {
+  async fetchSockets(): Promise<RemoteSocket<Events>[]> {
     const local = this.server.registry.select(this.rooms, this.exceptRooms).map(snapshotOf);
     const remote = (await this.ask('fetch')) as SocketSnapshot[][];
-    return [...local, ...remote.flat()].map((snapshot) => new RemoteSocket(this.server, snapshot));
+    return [...local, ...remote.flat()].map((snapshot) => new RemoteSocket<Events>(this.server, snapshot));
   }
 
   async count(): Promise<number> {
@@ -167,7 +168,7 @@ export class BroadcastOperator {
     return this.server.cluster.request(kind, this.target, args, this.timeoutMs);
   }
 
-  private withFlags(changed: Partial<BroadcastFlags>): BroadcastOperator {
-    return new BroadcastOperator(this.server, this.rooms, this.exceptRooms, { ...this.flags, ...changed });
+  private withFlags(changed: Partial<BroadcastFlags>): BroadcastOperator<Events> {
+    return new BroadcastOperator<Events>(this.server, this.rooms, this.exceptRooms, { ...this.flags, ...changed });
   }
 }

@@ -1,3 +1,4 @@
+import type { DefaultEvents, EventArgs, EventName, EventsMap } from '../broadcast/typed-events.js';
 import type { RoomsServer } from '../rooms.server.js';
 import type { Handshake } from './handshake.js';
 import type { RoomSocket } from './room-socket.js';
@@ -19,7 +20,7 @@ export function snapshotOf(socket: RoomSocket): SocketSnapshot {
  * A socket as `fetchSockets()` returns it, from any server: a snapshot of its id, rooms, data and
  * handshake, with methods that act on the real socket wherever it is.
  */
-export class RemoteSocket {
+export class RemoteSocket<Events extends EventsMap = DefaultEvents> {
   readonly id: string;
   readonly rooms: ReadonlySet<string>;
   readonly data: Record<string, unknown>;
@@ -35,7 +36,7 @@ export class RemoteSocket {
     this.handshake = snapshot.handshake;
   }
 
-  async emit(event: string, data?: unknown): Promise<void> {
+  async emit<E extends EventName<Events>>(event: E, ...[data]: EventArgs<Events, E>): Promise<void> {
     this.server.operator().to(this.id).emit(event, data);
   }
 

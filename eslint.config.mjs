@@ -16,4 +16,5 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
+  { files: ['sample/public/**/*.js'], languageOptions: { globals: globals.browser } },
 );

@@ -13,6 +13,7 @@ import { handshakeOf } from '../socket/handshake.js';
 import { RoomSocket, type DisconnectReason } from '../socket/room-socket.js';
 import { Heartbeat, markAlive } from './heartbeat.js';
 import { routeFrame } from './message-router.js';
+import { emitWithExceptionFrames, isNest11, supplyDisconnectReason } from './nest11.js';
 import { UpgradeRouter } from './upgrade-router.js';
 
 /** `@WebSocketGateway()` options the adapter reads. */
@@ -37,7 +38,8 @@ function onClose(this: WebSocket): void {
   if (socket.openReplies !== undefined) for (const reply of socket.openReplies) reply.unsubscribe();
   // Discarded by closeClient before the app served it: no hook of any kind runs.
   if (socket.gone) return;
-  const reason: DisconnectReason = socket.closeReason ?? 'transport close';
+  // Kept on the socket for Nest 11's `handleDisconnect`, which is not handed the reason (./nest11.ts).
+  const reason: DisconnectReason = (socket.closeReason ??= 'transport close');
   socket.server.detach(socket, reason, () => {
     if (socket.disconnectCallbacks !== undefined) for (const callback of socket.disconnectCallbacks) callback(reason);
   });
@@ -70,6 +72,9 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
   create(port: number, options: GatewayOptions = {}): WebSocketServer {
     const rooms = this.resolveRooms();
     if (options.namespace !== undefined) throw new Error('RoomsAdapter does not support namespaces; use paths.');
+    // Nest subscribes a gateway's handleDisconnect right after its server is created: the first
+    // create() is the moment to give Nest 11 gateways the reason too.
+    if (this.servers.size === 0) supplyDisconnectReason(this.app);
     const server = new WebSocketServer({
       noServer: true,
       WebSocket: RoomSocket,
@@ -142,6 +147,8 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
   private accept(rooms: RoomsServer, socket: RoomSocket, request: IncomingMessage): void {
     socket.handshake = handshakeOf(request);
     socket.deflate = negotiatedDeflate(socket);
+    // Nest 11's exception filter answers through `emit`, which ws only dispatches locally (./nest11.ts).
+    if (isNest11()) socket.emit = emitWithExceptionFrames;
     socket.on('message', routeFrame);
     socket.on('pong', markAlive);
     socket.on('error', ignoreSocketError);

@@ -34,7 +34,7 @@ export class RoomSocket extends WebSocket implements RoomMember {
   server!: RoomsServer;
   /** @internal set once the socket has started leaving. */
   gone = false;
-  /** @internal why the server closed it, when it did. */
+  /** @internal why the server closed it, when it did; once closed, why it went away. */
   closeReason: DisconnectReason | undefined;
   /** @internal answered a ping since the last one was sent. */
   alive = true;
@@ -109,8 +109,9 @@ export class RoomSocket extends WebSocket implements RoomMember {
   }
 
   /**
-   * Nest's exception filter writes its `exception` frames with `send` itself; this is where such a
-   * frame gets the `id` of the inbound frame it answers.
+   * Nest's exception filter writes its `exception` frames with `send` itself (on Nest 11 the
+   * adapter's `emit` shim does, see adapter/nest11.ts); this is where such a frame gets the `id` of
+   * the inbound frame it answers.
    */
   override send(data: unknown, ...rest: unknown[]): void {
     if (typeof data === 'string' && data.startsWith(EXCEPTION_FRAME_START)) {

@@ -74,6 +74,14 @@ export class AckCollector implements AckSink {
     this.tryFinish();
   }
 
+  /** The other servers' answers cannot arrive (the broker is down): reject at once with those that did. */
+  abort(message: string): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.reject(new RoomsError(message, [...this.responses]));
+  }
+
   private settle(node: string, change: number): void {
     this.owed.set(node, (this.owed.get(node) ?? 0) + change);
     this.tryFinish();

@@ -30,6 +30,7 @@ export interface LocalServer {
 export const NO_ANSWER = Symbol('no answer');
 
 const ALL = 'all';
+const STARTUP_GRACE = 1000;
 const nodeChannel = (node: string) => `node:${node}`;
 const roomChannel = (room: string) => `room:${room}`;
 
@@ -43,7 +44,7 @@ const routable = (room: string) => !looksLikeSocketId(room);
  * members there; anything else: every server), and runs requests that wait for each live server.
  */
 export class ClusterNode
-  extends EventEmitter<{ 'peer-up': [node: string]; 'peer-down': [node: string] }>
+  extends EventEmitter<{ 'peer-up': [node: string]; 'peer-down': [node: string]; 'broker-status': [up: boolean] }>
   implements BrokerListener
 {
   readonly id = createSocketId();
@@ -76,9 +77,9 @@ export class ClusterNode
     const { heartbeatInterval, heartbeatTimeout } = this.broker;
     this.heartbeatTimer = setInterval(() => this.beat(), Math.min(heartbeatInterval, heartbeatTimeout / 4));
     this.heartbeatTimer.unref();
+    if (!connection.up) this.warnIfStillDown();
     this.lastBeat = 0;
     this.beat();
-    if (!connection.up) this.status(false);
   }
 
   /** Says goodbye, so that the others drop this server at once, and lets go of the broker. */
@@ -91,6 +92,7 @@ export class ClusterNode
       await connection.publish(ALL, encodeMessage({ t: 'bye', n: this.id })).catch(() => undefined);
     }
     for (const request of this.requests.values()) request.abort(BROKER_DOWN);
+    for (const collector of this.ackRequests.values()) collector.abort(BROKER_DOWN);
     await connection.close();
   }
 
@@ -132,7 +134,11 @@ export class ClusterNode
 
   /** Sends an ack-carrying event to every other server; `collector` learns their counts and answers. */
   broadcastWithAck(target: Target, flags: WriteFlags, ack: number, payload: Buffer, collector: AckCollector): void {
-    if (!this.canReachPeers() || this.peers.size === 0) return;
+    const connection = this.connection;
+    if (connection === undefined || !connection.mayHavePeers) return;
+    // Other servers may hold targeted sockets: with the broker down their answers cannot come.
+    if (!this.canReachPeers()) return collector.abort(BROKER_DOWN);
+    if (this.peers.size === 0) return;
     const q = ++this.requestSequence;
     for (const peer of this.peers.keys()) collector.expectServer(peer);
     this.ackRequests.set(q, collector);
@@ -208,10 +214,13 @@ export class ClusterNode
       this.logger.log('connected to the broker');
       this.lastBeat = 0;
       this.beat();
+      this.emit('broker-status', true);
       return;
     }
     this.warnDown();
     for (const request of this.requests.values()) request.abort(BROKER_DOWN);
+    for (const collector of this.ackRequests.values()) collector.abort(BROKER_DOWN);
+    this.emit('broker-status', false);
   }
 
   // ---- internals -------------------------------------------------------------------------------
@@ -275,6 +284,20 @@ export class ClusterNode
 
   private publish(channel: string, message: Buffer): void {
     this.connection?.publish(channel, message).catch(() => this.warnDown());
+  }
+
+  /**
+   * A transport that connects asynchronously is down for a moment at every start: only one that
+   * is still down after a grace period is worth a warning.
+   */
+  private warnIfStillDown(): void {
+    this.warnedDown = true;
+    const check = setTimeout(() => {
+      if (this.connection === undefined || this.connection.up) return;
+      this.warnedDown = false;
+      this.status(false);
+    }, STARTUP_GRACE);
+    check.unref();
   }
 
   /** One warning per outage, not one per broadcast. */

@@ -138,9 +138,14 @@ class RedisConnection implements BrokerConnection {
   }
 
   async close(): Promise<void> {
-    for (const event of STATUS_EVENTS) this.publisher.off(event, this.checkStatus);
+    // Going away on purpose is no outage: nothing more to report.
+    for (const client of [this.publisher, this.subscriber]) {
+      for (const event of STATUS_EVENTS) client.off(event, this.checkStatus);
+    }
     this.subscriber.removeAllListeners('smessageBuffer');
-    await this.subscriber.quit().catch(() => this.subscriber.disconnect());
+    // While Redis is away, QUIT would wait behind the queued (un)subscribes until it is back: forever,
+    // if it never is. Disconnecting drops that queue (its promises are already handled).
+    if (this.subscriber.status === 'ready') await this.subscriber.quit().catch(() => undefined);
     this.subscriber.disconnect();
     await this.broker.release(this);
   }

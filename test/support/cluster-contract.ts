@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Module } from '@nestjs/common';
-import { InMemoryBroker, RoomsError, RoomsModule, type Broker } from '../../lib/index.js';
+import { RoomsError, RoomsModule, type Broker } from '../../lib/index.js';
 import type { TestApp } from './app.js';
 import { ChatGateway } from './chat.fixture.js';
 import { closeAll, TestClient } from './client.js';

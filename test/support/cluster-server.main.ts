@@ -1,0 +1,71 @@
+/**
+ * One server of a cluster as its own process, run by redis-processes.test.ts (so that it can be
+ * killed with SIGKILL): the chat gateway on a `RedisBroker` to `REDIS_URL`, and HTTP routes to ask
+ * the cluster from this server. It prints one JSON line per fact on stdout: `{"port","node"}` once
+ * listening, then `{"peerUp": id}` / `{"peerDown": id}` as it sees other servers come and go.
+ * It exits when its stdin closes, so that it never outlives the test that started it.
+ */
+import 'reflect-metadata';
+import { Body, Controller, Get, HttpException, Module, Post, Query } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { RoomsAdapter, RoomService, RoomsModule } from '../../lib/index.js';
+import { RedisBroker } from '../../lib/redis/index.js';
+import { RoomsServer } from '../../lib/rooms.server.js';
+import { ChatGateway } from './chat.fixture.js';
+
+const url = process.env.REDIS_URL;
+if (url === undefined) throw new Error('REDIS_URL is not set');
+
+const say = (fact: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(fact)}\n`);
+
+/** A cluster request's failure as a 500 that says what went wrong. */
+async function answer<T>(request: Promise<T>): Promise<T> {
+  try {
+    return await request;
+  } catch (error) {
+    throw new HttpException({ error: error instanceof Error ? error.message : String(error) }, 500);
+  }
+}
+
+@Controller()
+class ClusterController {
+  constructor(private readonly rooms: RoomService) {}
+
+  @Get('count')
+  async count(@Query('room') room: string) {
+    return { count: await answer(this.rooms.in(room).count()) };
+  }
+
+  @Get('fetch')
+  async fetch(@Query('room') room: string) {
+    const sockets = await answer(this.rooms.in(room).fetchSockets());
+    return { ids: sockets.map((socket) => socket.id) };
+  }
+
+  @Post('emit')
+  emit(@Body() body: { room: string; event: string; data?: unknown }) {
+    this.rooms.to(body.room).emit(body.event, body.data);
+    return { emitted: true };
+  }
+}
+
+@Module({
+  imports: [
+    RoomsModule.forRoot({
+      broker: new RedisBroker({ url, heartbeatInterval: 200, heartbeatTimeout: 1000, requestTimeout: 8000 }),
+    }),
+  ],
+  controllers: [ClusterController],
+  providers: [ChatGateway],
+})
+class ClusterServerModule {}
+
+process.stdin.on('end', () => process.exit(0)).resume();
+
+const app = await NestFactory.create(ClusterServerModule, { logger: false });
+app.useWebSocketAdapter(new RoomsAdapter(app));
+const cluster = app.get(RoomsServer).cluster;
+cluster.on('peer-up', (node) => say({ peerUp: node }));
+cluster.on('peer-down', (node) => say({ peerDown: node }));
+await app.listen(0, '127.0.0.1');
+say({ port: (app.getHttpServer().address() as { port: number }).port, node: cluster.id });

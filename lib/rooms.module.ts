@@ -1,8 +1,8 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { RoomsExplorer } from './hooks/rooms.explorer.js';
-import { ConfigurableModuleClass, ROOMS_MODULE_OPTIONS } from './rooms.module-definition.js';
-import type { RoomsModuleOptions } from './rooms.options.js';
+import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, ROOMS_MODULE_OPTIONS } from './rooms.module-definition.js';
+import type { RoomsModuleOptions, RoomsOptionsFactory } from './rooms.options.js';
 import { RoomsServer } from './rooms.server.js';
 import { RoomService } from './rooms.service.js';
 
@@ -25,7 +25,16 @@ import { RoomService } from './rooms.service.js';
   exports: [RoomService, RoomsServer],
 })
 export class RoomsModule extends ConfigurableModuleClass {
+  /** Rooms with these options (all optional); global. */
   static override forRoot(options: RoomsModuleOptions = {}): DynamicModule {
     return super.forRoot(options);
+  }
+
+  /**
+   * Rooms with options from a factory (`useFactory` + `inject`), a class (`useClass`) or an
+   * existing provider (`useExisting`) implementing {@link RoomsOptionsFactory}; global.
+   */
+  static override forRootAsync(options: typeof ASYNC_OPTIONS_TYPE): DynamicModule {
+    return super.forRootAsync(options);
   }
 }

@@ -15,6 +15,7 @@ export interface RoomsModuleOptions {
 
 /** What `useClass` / `useExisting` of `RoomsModule.forRootAsync()` implement. */
 export interface RoomsOptionsFactory {
+  /** The module's options, possibly after async work. */
   createRoomsOptions(): RoomsModuleOptions | Promise<RoomsModuleOptions>;
 }
 

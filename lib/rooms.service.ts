@@ -7,69 +7,84 @@ import type { RoomEvents } from './registry/room-registry.js';
 import { RoomsServer } from './rooms.server.js';
 import type { RemoteSocket } from './socket/remote-socket.js';
 
-/**
- * Rooms from anywhere in the app: controllers, queues, cron jobs. Every method acts on every
- * socket unless narrowed with `to`/`in`/`except`.
- */
 /** Server events target servers, not sockets. */
 const NOBODY = { r: [], x: [] };
 
+/**
+ * Rooms from anywhere in the app: controllers, queues, cron jobs. Every method acts on every
+ * socket of every server unless narrowed with `to`/`in`/`except` or limited with `local`.
+ * `Events` optionally types event names and payloads (see {@link EventsMap}).
+ */
 @Injectable()
 export class RoomService<Events extends EventsMap = DefaultEvents> {
   constructor(private readonly server: RoomsServer) {}
 
+  /** Targets the members of `rooms` (a union: each socket once). */
   to(rooms: string | readonly string[]): BroadcastOperator<Events> {
     return this.operator().to(rooms);
   }
 
+  /** The same as {@link to}. */
   in(rooms: string | readonly string[]): BroadcastOperator<Events> {
     return this.operator().in(rooms);
   }
 
+  /** Every socket but the members of `rooms` (a socket id leaves out that socket). */
   except(rooms: string | readonly string[]): BroadcastOperator<Events> {
     return this.operator().except(rooms);
   }
 
+  /** This server's sockets only. */
   get local(): BroadcastOperator<Events> {
     return this.operator().local;
   }
 
+  /** May be dropped for a socket whose connection cannot take it now. */
   get volatile(): BroadcastOperator<Events> {
     return this.operator().volatile;
   }
 
+  /** Per-message deflate where the socket negotiated it (default `true`). */
   compress(compress: boolean): BroadcastOperator<Events> {
     return this.operator().compress(compress);
   }
 
+  /** How long acks and cluster requests wait, in milliseconds. */
   timeout(ms: number): BroadcastOperator<Events> {
     return this.operator().timeout(ms);
   }
 
+  /** Sends `{event, data}` to every socket once; see {@link BroadcastOperator.emit}. */
   emit<E extends EventName<Events>>(event: E, ...args: EventArgs<Events, E>): true {
     return this.operator().emit(event, ...args);
   }
 
+  /** Sends `{event, data, ack}` to every socket and gathers the answers; see {@link BroadcastOperator.emitWithAck}. */
   emitWithAck<E extends EventName<Events>>(event: E, ...args: EventArgs<Events, E>): Promise<unknown[]> {
     return this.operator().emitWithAck(event, ...args);
   }
 
+  /** Every socket of the cluster, as {@link RemoteSocket}s. */
   fetchSockets(): Promise<RemoteSocket<Events>[]> {
     return this.operator().fetchSockets();
   }
 
+  /** How many sockets the cluster has. */
   count(): Promise<number> {
     return this.operator().count();
   }
 
+  /** Every socket joins `rooms`; see {@link BroadcastOperator.socketsJoin}. */
   socketsJoin(rooms: string | readonly string[]): Promise<void> {
     return this.operator().socketsJoin(rooms);
   }
 
+  /** Every socket leaves `rooms`. */
   socketsLeave(rooms: string | readonly string[]): Promise<void> {
     return this.operator().socketsLeave(rooms);
   }
 
+  /** Disconnects every socket: a close frame (1000), or with `close = true` the connection is cut. */
   disconnectSockets(close = false): Promise<void> {
     return this.operator().disconnectSockets(close);
   }
@@ -110,6 +125,7 @@ export class RoomService<Events extends EventsMap = DefaultEvents> {
     return this;
   }
 
+  /** Removes a listener added with {@link on}. */
   off<E extends keyof RoomEvents>(name: E, listener: (...args: RoomEvents[E]) => void): this {
     this.server.registry.off(name, listener as never);
     return this;

@@ -69,6 +69,7 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
     this.heartbeat = new Heartbeat(this.options.heartbeatInterval, this.servers);
   }
 
+  /** Nest's call for each gateway `{port, path}`: a `ws` server routed by path on the app's HTTP server (port 0) or its own port. */
   create(port: number, options: GatewayOptions = {}): WebSocketServer {
     const rooms = this.resolveRooms();
     if (options.namespace !== undefined) throw new Error('RoomsAdapter does not support namespaces; use paths.');
@@ -89,14 +90,17 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
     return server;
   }
 
+  /** Nest's connection callback (`handleConnection`), run after the socket is in its own room. */
   bindClientConnect(server: WebSocketServer, callback: (...args: unknown[]) => void): void {
     server.on('connection', callback);
   }
 
+  /** Nest's `handleDisconnect` callback, run after the disconnect hooks, when the socket is in no room. */
   bindClientDisconnect(client: RoomSocket, callback: (reason: DisconnectReason) => void): void {
     (client.disconnectCallbacks ??= []).push(callback);
   }
 
+  /** Nest's `@SubscribeMessage` handlers for this client. */
   bindMessageHandlers(
     client: RoomSocket,
     handlers: WsMessageHandler[],
@@ -133,6 +137,7 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
     this.servers.delete(server);
   }
 
+  /** Stops the heartbeat and closes the HTTP servers the adapter opened for gateways on their own port. */
   async dispose(): Promise<void> {
     this.heartbeat.stop();
     const ownServers: Promise<void>[] = [];

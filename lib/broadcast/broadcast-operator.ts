@@ -46,6 +46,7 @@ export class BroadcastOperator<Events extends EventsMap = DefaultEvents> {
     return new BroadcastOperator<Events>(this.server, addRooms(this.rooms, rooms), this.exceptRooms, this.flags);
   }
 
+  /** The same as {@link to}. */
   in(rooms: string | readonly string[]): BroadcastOperator<Events> {
     return this.to(rooms);
   }
@@ -115,6 +116,7 @@ export class BroadcastOperator<Events extends EventsMap = DefaultEvents> {
     return [...local, ...remote.flat()].map((snapshot) => new RemoteSocket<Events>(this.server, snapshot));
   }
 
+  /** How many sockets are selected, on every server. */
   async count(): Promise<number> {
     const local = this.server.countLocal(this.target);
     const remote = (await this.ask('count')) as number[];
@@ -138,6 +140,7 @@ export class BroadcastOperator<Events extends EventsMap = DefaultEvents> {
     await Promise.all([this.server.cluster.subscribed(list), this.ask('join', list)]);
   }
 
+  /** Makes every selected socket leave `rooms`; on this server at once. Resolves once every live server has applied it. */
   async socketsLeave(rooms: string | readonly string[]): Promise<void> {
     const list = toRoomList(rooms);
     this.server.leaveAll(this.selected(), list);

@@ -14,6 +14,7 @@ export interface Broker {
   connect(listener: BrokerListener): BrokerConnection;
 }
 
+/** What a connection reports to: the cluster node of one server. */
 export interface BrokerListener {
   /** A message arrived on a channel this connection subscribed to (its own messages included). */
   message(channel: string, message: Buffer): void;
@@ -21,6 +22,7 @@ export interface BrokerListener {
   status(up: boolean): void;
 }
 
+/** One server's link to the transport. */
 export interface BrokerConnection {
   /** Whether the transport is up now. */
   readonly up: boolean;
@@ -33,6 +35,8 @@ export interface BrokerConnection {
   publish(channel: string, message: Buffer): Promise<void>;
   /** Resolves once messages on `channel` reach this connection (at once while the transport is down: it subscribes on reconnect). */
   subscribe(channel: string): Promise<void>;
+  /** Stops messages on `channel` reaching this connection. */
   unsubscribe(channel: string): Promise<void>;
+  /** Lets go of the transport (subscriptions, connections this broker opened for it). */
   close(): Promise<void>;
 }

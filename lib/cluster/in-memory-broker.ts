@@ -1,9 +1,13 @@
 import { DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, DEFAULT_BROKER_HEARTBEAT } from '../rooms.constants.js';
 import type { Broker, BrokerConnection, BrokerListener } from './broker.js';
 
+/** Options of {@link InMemoryBroker}, all in milliseconds. */
 export interface InMemoryBrokerOptions {
+  /** Default timeout of cluster requests and acks. Default 5000. */
   requestTimeout?: number;
+  /** How often each server says it is alive. Default 5000. */
   heartbeatInterval?: number;
+  /** How long a silent server is still counted as alive. Default 10000. */
   heartbeatTimeout?: number;
 }
 

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 
+/** A handler of another server's `serverSideEmit`: the sender's arguments in, the answer out. */
 export type ServerEventHandler = (...args: unknown[]) => unknown;
 
 const logger = new Logger('RoomsServerEvents');

@@ -1,5 +1,6 @@
 import { roomOperation, type RoomsSelector } from './room-operation.js';
 
+/** Options of {@link BroadcastTo}. */
 export interface BroadcastToOptions {
   /** Leave the sending socket out of the broadcast. Default true. */
   exceptSender?: boolean;

@@ -3,6 +3,7 @@ import { Cluster, Redis } from 'ioredis';
 import type { Broker, BrokerConnection, BrokerListener } from '../cluster/broker.js';
 import { DEFAULT_BROKER_HEARTBEAT, DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT } from '../rooms.constants.js';
 
+/** Options of {@link RedisBroker}; times in milliseconds. */
 export interface RedisBrokerOptions {
   /** `redis://...` of a standalone server; ignored when `client` is given. */
   url?: string;
@@ -34,6 +35,7 @@ export class RedisBroker implements Broker {
   readonly requestTimeout: number;
   readonly heartbeatInterval: number;
   readonly heartbeatTimeout: number;
+  /** Prefix of every channel. */
   readonly keyPrefix: string;
   private publisher: Client | undefined;
   private readonly ownsPublisher: boolean;

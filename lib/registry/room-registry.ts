@@ -9,10 +9,15 @@ export interface RoomMember {
   selectionMark: number;
 }
 
+/** Room lifecycle events of one server, with their listeners' arguments. */
 export interface RoomEvents {
+  /** A room got its first member here. */
   'create-room': [room: string];
+  /** A socket joined a room. */
   'join-room': [room: string, socketId: string];
+  /** A socket left a room (on its own, or by disconnecting). */
   'leave-room': [room: string, socketId: string];
+  /** A room lost its last member here. */
   'delete-room': [room: string];
 }
 

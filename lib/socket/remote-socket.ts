@@ -21,11 +21,16 @@ export function snapshotOf(socket: RoomSocket): SocketSnapshot {
  * handshake, with methods that act on the real socket wherever it is.
  */
 export class RemoteSocket<Events extends EventsMap = DefaultEvents> {
+  /** The socket's id. */
   readonly id: string;
+  /** Its rooms when fetched, its own id first. */
   readonly rooms: ReadonlySet<string>;
+  /** Its `data` (on this server the socket's own object; from another server a copy). */
   readonly data: Record<string, unknown>;
+  /** What its upgrade request said. */
   readonly handshake: Handshake;
 
+  /** @internal built by `fetchSockets()` */
   constructor(
     private readonly server: RoomsServer,
     snapshot: SocketSnapshot,
@@ -36,18 +41,22 @@ export class RemoteSocket<Events extends EventsMap = DefaultEvents> {
     this.handshake = snapshot.handshake;
   }
 
+  /** Sends `{event, data}` to that socket. */
   async emit<E extends EventName<Events>>(event: E, ...[data]: EventArgs<Events, E>): Promise<void> {
     this.server.operator().to(this.id).emit(event, data);
   }
 
+  /** Makes that socket join `rooms`. */
   join(rooms: string | readonly string[]): Promise<void> {
     return this.server.operator().in(this.id).socketsJoin(rooms);
   }
 
+  /** Makes that socket leave `rooms`. */
   leave(rooms: string | readonly string[]): Promise<void> {
     return this.server.operator().in(this.id).socketsLeave(rooms);
   }
 
+  /** Disconnects that socket, as `RoomSocket.disconnect`. */
   disconnect(close = false): Promise<void> {
     return this.server.operator().in(this.id).disconnectSockets(close);
   }

@@ -63,6 +63,7 @@ export class RoomSocket extends WebSocket implements RoomMember {
     return (this.ownData ??= {});
   }
 
+  /** Replaces the per-socket data. */
   set data(value: Record<string, unknown>) {
     this.ownData = value;
   }
@@ -82,10 +83,12 @@ export class RoomSocket extends WebSocket implements RoomMember {
     return this.broadcast.to(rooms);
   }
 
+  /** The same as {@link to}. */
   in(rooms: string | readonly string[]): BroadcastOperator {
     return this.to(rooms);
   }
 
+  /** Every socket but this one and the members of `rooms`. */
   except(rooms: string | readonly string[]): BroadcastOperator {
     return this.broadcast.except(rooms);
   }

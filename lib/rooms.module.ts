@@ -2,7 +2,7 @@ import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { RoomsExplorer } from './hooks/rooms.explorer.js';
 import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, ROOMS_MODULE_OPTIONS } from './rooms.module-definition.js';
-import type { RoomsModuleOptions, RoomsOptionsFactory } from './rooms.options.js';
+import type { RoomsModuleOptions } from './rooms.options.js';
 import { RoomsServer } from './rooms.server.js';
 import { RoomService } from './rooms.service.js';
 
@@ -32,7 +32,7 @@ export class RoomsModule extends ConfigurableModuleClass {
 
   /**
    * Rooms with options from a factory (`useFactory` + `inject`), a class (`useClass`) or an
-   * existing provider (`useExisting`) implementing {@link RoomsOptionsFactory}; global.
+   * existing provider (`useExisting`) implementing `RoomsOptionsFactory`; global.
    */
   static override forRootAsync(options: typeof ASYNC_OPTIONS_TYPE): DynamicModule {
     return super.forRootAsync(options);

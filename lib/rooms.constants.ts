@@ -9,6 +9,11 @@ export const DEFAULT_MAX_ROOMS_PER_SOCKET = 1000;
 export const DEFAULT_MAX_ROOM_NAME_LENGTH = 256;
 export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 export const DEFAULT_HEARTBEAT_INTERVAL = 25_000;
+export const DEFAULT_LOW_WATERMARK = 16 * 1024;
+export const DEFAULT_HIGH_WATERMARK = 8 * 1024 * 1024;
+export const DEFAULT_MAX_PENDING_FRAMES = 64;
+/** How long a slow consumer's close frame may wait behind its unread data before the connection is cut. */
+export const SLOW_CONSUMER_GRACE = 1_000;
 export const DEFAULT_REQUEST_TIMEOUT = 5_000;
 export const DEFAULT_BROKER_HEARTBEAT = 5_000;
 export const DEFAULT_HEARTBEAT_TIMEOUT = 10_000;

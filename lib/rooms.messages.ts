@@ -27,4 +27,6 @@ export const NOT_AN_OBJECT = 'The frame must be a JSON object.';
 export const NO_EVENT = 'The frame needs an "event" string.';
 export const BAD_ID = 'A frame\'s "id" must be a string or a finite number.';
 export const UNKNOWN_EVENT = (event: string) => `No handler for event "${event}".`;
+export const TOO_MANY_PENDING = (max: number) =>
+  `Too many frames in flight: at most ${max} of a socket's frames are handled at once; this one was dropped.`;
 export const STRAY_ACK = 'The "ack" does not answer any pending request.';

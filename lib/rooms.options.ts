@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Broker } from './cluster/broker.js';
 import type { RoomSocket } from './socket/room-socket.js';
 
@@ -27,4 +28,17 @@ export interface RoomsAdapterOptions {
   heartbeatInterval?: number;
   /** Negotiate permessage-deflate (`true` or `ws`'s deflate options). Default off. */
   perMessageDeflate?: boolean | Record<string, unknown>;
+  /**
+   * Decides each upgrade before any socket exists: `false` (or a throw or rejection) answers HTTP
+   * 401; anything else admits the client, and an object becomes its `socket.data`.
+   */
+  authenticate?: (request: IncomingMessage) => unknown;
+  /** Connections the app serves at once; past it, upgrades are answered with HTTP 503. Default unlimited. */
+  maxConnections?: number;
+  /** Bytes waiting to be written to a socket above which `volatile` events to it are dropped. Default 16 KiB. */
+  lowWatermark?: number;
+  /** Bytes waiting to be written to a socket above which it is closed (1013, `slow consumer`). Default 8 MiB. */
+  highWatermark?: number;
+  /** Frames of one socket whose handlers may run at once; more are answered with an exception frame. Default 64. */
+  maxPendingFrames?: number;
 }

@@ -1,7 +1,7 @@
 import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { AckSink } from './broadcast/ack-collector.js';
 import { BroadcastOperator, DEFAULT_FLAGS } from './broadcast/broadcast-operator.js';
-import { encodeEvent, writeEvent, type EncodedEvent, type WriteFlags } from './broadcast/frame.js';
+import { encodeEvent, writeEvent, type EncodedEvent, type WriteFlags, type WriteLimits } from './broadcast/frame.js';
 import type { Broker } from './cluster/broker.js';
 import type { RequestKind, Target } from './cluster/cluster-messages.js';
 import { ClusterNode, NO_ANSWER, type LocalServer } from './cluster/cluster-node.js';
@@ -9,7 +9,13 @@ import { InMemoryBroker } from './cluster/in-memory-broker.js';
 import { ServerEvents } from './cluster/server-events.js';
 import { isValidRoomName, looksLikeSocketId } from './registry/room-names.js';
 import { RoomRegistry } from './registry/room-registry.js';
-import { DEFAULT_MAX_ROOM_NAME_LENGTH, DEFAULT_MAX_ROOMS_PER_SOCKET } from './rooms.constants.js';
+import {
+  DEFAULT_HIGH_WATERMARK,
+  DEFAULT_LOW_WATERMARK,
+  DEFAULT_MAX_ROOM_NAME_LENGTH,
+  DEFAULT_MAX_PENDING_FRAMES,
+  DEFAULT_MAX_ROOMS_PER_SOCKET,
+} from './rooms.constants.js';
 import { RoomsError } from './rooms.error.js';
 import { INVALID_ROOM_NAME, JOIN_REFUSED, PRIVATE_ROOM, ROOM_LIMIT } from './rooms.messages.js';
 import type { RoomsModuleOptions } from './rooms.options.js';
@@ -32,6 +38,10 @@ export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShut
   private readonly canJoin: RoomsModuleOptions['canJoin'];
   /** Ack numbers start at random so that two servers' acks to one socket never collide. */
   private ackSequence = Math.floor(Math.random() * 2 ** 40);
+  /** The adapter's watermarks; the defaults until an adapter sets its own. */
+  writeLimits: WriteLimits = { low: DEFAULT_LOW_WATERMARK, high: DEFAULT_HIGH_WATERMARK };
+  /** The adapter's cap on a socket's frames in flight. */
+  maxPendingFrames = DEFAULT_MAX_PENDING_FRAMES;
   private readonly logger = new Logger('RoomsServer');
 
   constructor(options: RoomsModuleOptions = {}) {
@@ -150,14 +160,17 @@ export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShut
 
   /** The hot path: one encoded event written to every selected socket of this server. */
   deliver(target: Target, encoded: EncodedEvent, flags: WriteFlags): void {
-    this.registry.forEachTarget(target.r, target.x, (socket) => writeEvent(socket, encoded, flags, socket.deflate));
+    const limits = this.writeLimits;
+    this.registry.forEachTarget(target.r, target.x, (socket) =>
+      writeEvent(socket, encoded, flags, socket.deflate, limits),
+    );
   }
 
   /** Writes an ack-carrying event to the selected sockets; each one's answer goes to `sink`. */
   deliverWithAck(target: Target, encoded: EncodedEvent, flags: WriteFlags, ack: number, sink: AckSink): number {
     let count = 0;
     for (const socket of this.registry.select(target.r, target.x)) {
-      if (!writeEvent(socket, encoded, flags, socket.deflate)) continue;
+      if (!writeEvent(socket, encoded, flags, socket.deflate, this.writeLimits)) continue;
       (socket.pendingAcks ??= new Map()).set(ack, sink);
       count++;
     }
@@ -178,7 +191,7 @@ export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShut
   }
 
   sendTo(socket: RoomSocket, event: string, data: unknown): void {
-    writeEvent(socket, encodeEvent(event, data), DEFAULT_FLAGS, socket.deflate);
+    writeEvent(socket, encodeEvent(event, data), DEFAULT_FLAGS, socket.deflate, this.writeLimits);
   }
 
   // ---- what other servers ask of this one ----------------------------------------------------

@@ -8,6 +8,7 @@ import {
   NOT_AN_OBJECT,
   NOT_JSON,
   STRAY_ACK,
+  TOO_MANY_PENDING,
   UNKNOWN_EVENT,
 } from '../rooms.messages.js';
 import type { RoomSocket } from '../socket/room-socket.js';
@@ -50,14 +51,20 @@ export function routeFrame(this: WebSocket, raw: RawData, isBinary: boolean): vo
   if (typeof event !== 'string') return refuse(socket, NO_EVENT, id);
   const handler = socket.handlers?.find((candidate) => candidate.message === event);
   if (handler === undefined) return refuse(socket, UNKNOWN_EVENT(event.slice(0, 100)), id);
+  // A client that sends faster than its handlers finish is answered, not queued without end.
+  if (socket.pendingFrames >= socket.server.maxPendingFrames) {
+    return refuse(socket, TOO_MANY_PENDING(socket.server.maxPendingFrames), id);
+  }
   inboundFrame.run({ socket, event, id }, runHandler, socket, handler, data, event, id);
 }
 
 function runHandler(socket: RoomSocket, handler: WsMessageHandler, data: unknown, event: string, id: FrameId): void {
   const replies = new Subscription();
   let finished = false;
+  socket.pendingFrames++;
   const finish = () => {
     finished = true;
+    socket.pendingFrames--;
     socket.openReplies?.delete(replies);
   };
   replies.add(

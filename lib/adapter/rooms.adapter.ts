@@ -5,7 +5,14 @@ import type { IncomingMessage } from 'node:http';
 import type { Observable } from 'rxjs';
 import { WebSocket, WebSocketServer } from 'ws';
 import { negotiatedDeflate } from '../broadcast/frame.js';
-import { DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_PAYLOAD, SHUTDOWN_GRACE } from '../rooms.constants.js';
+import {
+  DEFAULT_HEARTBEAT_INTERVAL,
+  DEFAULT_HIGH_WATERMARK,
+  DEFAULT_LOW_WATERMARK,
+  DEFAULT_MAX_PAYLOAD,
+  DEFAULT_MAX_PENDING_FRAMES,
+  SHUTDOWN_GRACE,
+} from '../rooms.constants.js';
 import { MISSING_MODULE } from '../rooms.messages.js';
 import type { RoomsAdapterOptions } from '../rooms.options.js';
 import { RoomsServer } from '../rooms.server.js';
@@ -14,7 +21,7 @@ import { RoomSocket, type DisconnectReason } from '../socket/room-socket.js';
 import { Heartbeat, markAlive } from './heartbeat.js';
 import { routeFrame } from './message-router.js';
 import { emitWithExceptionFrames, isNest11, supplyDisconnectReason } from './nest11.js';
-import { UpgradeRouter } from './upgrade-router.js';
+import { UpgradeRouter, type Admission } from './upgrade-router.js';
 
 /** `@WebSocketGateway()` options the adapter reads. */
 interface GatewayOptions {
@@ -82,6 +89,11 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
       maxPayload: this.options.maxPayload,
       perMessageDeflate: this.options.perMessageDeflate ?? false,
     });
+    rooms.writeLimits = {
+      low: this.options.lowWatermark ?? DEFAULT_LOW_WATERMARK,
+      high: this.options.highWatermark ?? DEFAULT_HIGH_WATERMARK,
+    };
+    rooms.maxPendingFrames = this.options.maxPendingFrames ?? DEFAULT_MAX_PENDING_FRAMES;
     server.on('connection', (socket: RoomSocket, request: IncomingMessage) => this.accept(rooms, socket, request));
     server.on('error', (error) => logger.error(error));
     this.routerFor(port).add(options.path, server);
@@ -149,6 +161,24 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
     await Promise.all(ownServers);
   }
 
+  /**
+   * Before any socket exists: past `maxConnections` the upgrade gets 503; `authenticate` refusing
+   * (or failing) gets 401 and nothing else happens; what it returns becomes `socket.data`.
+   */
+  private readonly admit: Admission = async (request) => {
+    const { maxConnections, authenticate } = this.options;
+    if (maxConnections !== undefined && this.rooms !== undefined && this.rooms.registry.memberCount >= maxConnections) {
+      return { refuse: '503 Service Unavailable' };
+    }
+    if (authenticate === undefined) return { data: undefined };
+    try {
+      const data = await authenticate(request);
+      return data === false ? { refuse: '401 Unauthorized' } : { data };
+    } catch {
+      return { refuse: '401 Unauthorized' };
+    }
+  };
+
   private accept(rooms: RoomsServer, socket: RoomSocket, request: IncomingMessage): void {
     socket.handshake = handshakeOf(request);
     socket.deflate = negotiatedDeflate(socket);
@@ -177,7 +207,7 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
   private routerFor(port: number): UpgradeRouter {
     let router = this.routers.get(port);
     if (router === undefined) {
-      router = new UpgradeRouter(port === APP_PORT ? this.appHttpServer() : this.listenOn(port));
+      router = new UpgradeRouter(port === APP_PORT ? this.appHttpServer() : this.listenOn(port), this.admit);
       this.routers.set(port, router);
     }
     return router;

@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocketServer } from 'ws';
+import type { RoomSocket } from '../socket/room-socket.js';
 
 /** `/chat/` and `chat` both mean `/chat`; no path means `/`. */
 export function normalizePath(path: string | undefined): string {
@@ -16,11 +17,20 @@ function reject(socket: Duplex, status: string): void {
   socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
-/** Hands each WebSocket upgrade on one HTTP server to the WebSocket server of its path. */
+/**
+ * Whether an upgrade may become a socket: an HTTP status line to refuse it, or the data the
+ * socket starts with.
+ */
+export type Admission = (request: IncomingMessage) => Promise<{ refuse: string } | { data: unknown }>;
+
+/** Hands each WebSocket upgrade on one HTTP server, once admitted, to the WebSocket server of its path. */
 export class UpgradeRouter {
   private readonly routes = new Map<string, WebSocketServer>();
 
-  constructor(readonly http: Server) {
+  constructor(
+    readonly http: Server,
+    private readonly admit: Admission,
+  ) {
     http.on('upgrade', this.onUpgrade);
   }
 
@@ -36,7 +46,7 @@ export class UpgradeRouter {
     this.http.off('upgrade', this.onUpgrade);
   }
 
-  private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+  private readonly onUpgrade = async (request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
     let server: WebSocketServer | undefined;
     try {
       server = this.routes.get(pathnameOf(request));
@@ -44,7 +54,15 @@ export class UpgradeRouter {
       return reject(socket, '400 Bad Request');
     }
     if (server === undefined) return reject(socket, '404 Not Found');
+    const admission = await this.admit(request);
+    if ('refuse' in admission) return reject(socket, admission.refuse);
+    if (socket.destroyed) return;
     const target = server;
-    target.handleUpgrade(request, socket, head, (client) => target.emit('connection', client, request));
+    target.handleUpgrade(request, socket, head, (client) => {
+      if (typeof admission.data === 'object' && admission.data !== null) {
+        (client as RoomSocket).data = admission.data as Record<string, unknown>;
+      }
+      target.emit('connection', client, request);
+    });
   };
 }

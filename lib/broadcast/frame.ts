@@ -1,6 +1,8 @@
 import { WebSocket } from 'ws';
 import { RoomsError } from '../rooms.error.js';
 import { INVALID_EVENT_NAME, UNSERIALISABLE } from '../rooms.messages.js';
+import { SLOW_CONSUMER_GRACE } from '../rooms.constants.js';
+import type { RoomSocket } from '../socket/room-socket.js';
 
 /** An outbound event, serialised once and framed once for every socket it goes to. */
 export interface EncodedEvent {
@@ -65,12 +67,20 @@ export interface WriteFlags {
   readonly compress: boolean;
 }
 
+/** How much unread data a socket may hold (the adapter's watermarks). */
+export interface WriteLimits {
+  /** Above it, `volatile` events are dropped for that socket. */
+  readonly low: number;
+  /** Above it, the socket is a slow consumer and is shed. */
+  readonly high: number;
+}
+
 /**
  * The parts of a `ws` WebSocket that the fast path reads. They are internal to `ws` 8, so they
  * are named here, once, and nowhere else.
  */
 interface WsInternals {
-  _socket: { write(chunk: Buffer): boolean; writableNeedDrain: boolean } | null;
+  _socket: { write(chunk: Buffer): boolean; writableLength: number } | null;
   /** `_state` since ws 8.18, `_deflating` before it. */
   _sender: { _state?: number; _deflating?: boolean; _queue: unknown[] } | null;
   _extensions: Record<string, unknown>;
@@ -92,18 +102,40 @@ export function negotiatedDeflate(socket: WebSocket): boolean {
  * (so writing past it would reorder frames), goes through `ws.send` with the shared JSON bytes.
  * Returns whether the event was handed to the socket.
  */
-export function writeEvent(socket: WebSocket, encoded: EncodedEvent, flags: WriteFlags, deflate: boolean): boolean {
+export function writeEvent(
+  socket: WebSocket,
+  encoded: EncodedEvent,
+  flags: WriteFlags,
+  deflate: boolean,
+  limits: WriteLimits,
+): boolean {
   if (socket.readyState !== WebSocket.OPEN) return false;
   const internals = socket as unknown as WsInternals;
   const transport = internals._socket;
   const sender = internals._sender;
   if (transport === null || sender === null) return false;
+  const buffered = transport.writableLength;
+  if (buffered > limits.high) {
+    shedSlowConsumer(socket);
+    return false;
+  }
   const busy = senderBusy(sender);
-  if (flags.volatile && (busy || transport.writableNeedDrain)) return false;
+  if (flags.volatile && (busy || buffered > limits.low)) return false;
   if (busy || (deflate && flags.compress)) {
     socket.send(encoded.payload, { binary: false, compress: flags.compress });
     return true;
   }
   transport.write(encoded.frame);
   return true;
+}
+
+/**
+ * A socket that does not read what it is sent would make the server buffer without end: it is
+ * closed with 1013. Its close frame waits behind the unread data, so the connection is cut if the
+ * peer does not take it within a grace period; either way it then leaves its rooms.
+ */
+function shedSlowConsumer(socket: WebSocket): void {
+  (socket as RoomSocket).closeReason ??= 'server disconnect';
+  socket.close(1013, 'slow consumer');
+  setTimeout(() => socket.terminate(), SLOW_CONSUMER_GRACE).unref();
 }

@@ -48,6 +48,8 @@ export class RoomSocket extends WebSocket implements RoomMember {
   transform: ((result: unknown) => Observable<unknown>) | undefined;
   /** @internal Nest's `handleDisconnect` callbacks, one per gateway. */
   disconnectCallbacks: Array<(reason: DisconnectReason) => void> | undefined;
+  /** @internal frames whose handlers are still running. */
+  pendingFrames = 0;
   /** @internal replies still streaming, cut when the socket closes. */
   openReplies: Set<Subscription> | undefined;
 

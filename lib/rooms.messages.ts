@@ -29,4 +29,7 @@ export const BAD_ID = 'A frame\'s "id" must be a string or a finite number.';
 export const UNKNOWN_EVENT = (event: string) => `No handler for event "${event}".`;
 export const TOO_MANY_PENDING = (max: number) =>
   `Too many frames in flight: at most ${max} of a socket's frames are handled at once; this one was dropped.`;
+export const UNSERIALISABLE_REPLY = (event: string) =>
+  `The reply to "${event.slice(0, 100)}" cannot be serialised to JSON.`;
+export const HANDLER_FAILED = 'Internal server error';
 export const STRAY_ACK = 'The "ack" does not answer any pending request.';

@@ -149,11 +149,13 @@ export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShut
 
   private checkCapacity(socket: RoomSocket, rooms: readonly string[]): void {
     const current = socket.roomSet;
-    let added = 0;
+    // Rooms other than its own id room, whether or not server code took it out of that one.
+    let count = current.has(socket.id) ? current.size - 1 : current.size;
     for (let i = 0; i < rooms.length; i++) {
-      if (!current.has(rooms[i]) && rooms.indexOf(rooms[i]) === i) added++;
+      const room = rooms[i];
+      if (room !== socket.id && !current.has(room) && rooms.indexOf(room) === i) count++;
     }
-    if (current.size - 1 + added > this.maxRoomsPerSocket) throw new RoomsError(ROOM_LIMIT(this.maxRoomsPerSocket));
+    if (count > this.maxRoomsPerSocket) throw new RoomsError(ROOM_LIMIT(this.maxRoomsPerSocket));
   }
 
   // ---- delivery on this server ---------------------------------------------------------------

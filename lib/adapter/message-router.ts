@@ -7,8 +7,10 @@ import {
   NO_EVENT,
   NOT_AN_OBJECT,
   NOT_JSON,
+  HANDLER_FAILED,
   STRAY_ACK,
   TOO_MANY_PENDING,
+  UNSERIALISABLE_REPLY,
   UNKNOWN_EVENT,
 } from '../rooms.messages.js';
 import type { RoomSocket } from '../socket/room-socket.js';
@@ -70,13 +72,23 @@ function runHandler(socket: RoomSocket, handler: WsMessageHandler, data: unknown
   replies.add(
     socket.transform!(handler.callback(data, event)).subscribe({
       next(value) {
-        if (value !== null && value !== undefined && socket.readyState === WebSocket.OPEN) {
-          socket.send(replyFrame(value, event, id));
+        if (value === null || value === undefined || socket.readyState !== WebSocket.OPEN) return;
+        let frame: string;
+        try {
+          frame = replyFrame(value, event, id);
+        } catch (error) {
+          // A reply JSON cannot write (a cycle, a BigInt, nesting deeper than the stack) is
+          // answered, never thrown: rxjs would rethrow it where nothing catches it.
+          logger.error(error);
+          frame = exceptionFrame(UNSERIALISABLE_REPLY(event), id);
         }
+        socket.send(frame);
       },
-      // Nest's own filters already answered the client; only a filter that rethrows gets here.
+      // Nest's filters answer the client themselves; this is reached when one rethrew or failed
+      // itself (Nest 12's cannot write back, as `cause`, data nested deeper than the stack).
       error(error: unknown) {
         logger.error(error);
+        refuse(socket, HANDLER_FAILED, id);
         finish();
       },
       complete: finish,

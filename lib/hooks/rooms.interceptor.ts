@@ -56,6 +56,8 @@ export class RoomsInterceptor implements NestInterceptor {
         if (value === null || value === undefined) return;
         const { event, data: payload } = replyEvent(value, inboundEvent);
         for (const { operation, rooms } of broadcasts) {
+          // An operator with no rooms means every socket; a selector's empty list means nobody.
+          if (rooms.length === 0) continue;
           const target = socket.server.operator().to(rooms);
           const exceptSender = operation.kind === 'broadcast' && operation.exceptSender;
           (exceptSender ? target.except(socket.id) : target).emit(event, payload);

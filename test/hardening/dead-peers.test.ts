@@ -1,0 +1,223 @@
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { after, before, describe, it } from 'node:test';
+import { Injectable, Module } from '@nestjs/common';
+import {
+  MessageBody,
+  SubscribeMessage,
+  WebSocketGateway,
+  type OnGatewayConnection,
+  type OnGatewayDisconnect,
+} from '@nestjs/websockets';
+import { JoinRoom, OnDisconnect, OnDisconnecting, RoomsModule, type RoomSocket } from '../../lib/index.js';
+import { RoomsServer } from '../../lib/rooms.server.js';
+import { startApp, type TestApp } from '../support/app.js';
+import { closeAll, TestClient } from '../support/client.js';
+
+/*
+ * Dead peers: a client that stops answering pings is cut off by the heartbeat within two
+ * intervals, with reason 'ping timeout'; its @OnDisconnecting sees its rooms, and it leaves them all.
+ */
+
+const INTERVAL = 100;
+/** Room for timers and the event loop on a loaded two-core machine. */
+const MARGIN = 150;
+
+interface HookCall {
+  hook: string;
+  at: number;
+  rooms: string[];
+  live: number;
+  reason: string;
+}
+
+@Injectable()
+class Hooks {
+  readonly calls = new Map<string, HookCall[]>();
+  private readonly waiters = new Map<string, () => void>();
+
+  record(hook: string, socket: RoomSocket, rooms: ReadonlySet<string>, reason: string): void {
+    const calls = this.calls.get(socket.id) ?? [];
+    calls.push({ hook, at: performance.now(), rooms: [...rooms].sort(), live: socket.rooms.size, reason });
+    this.calls.set(socket.id, calls);
+    if (hook === 'handleDisconnect') this.waiters.get(socket.id)?.();
+  }
+
+  gone(id: string, timeoutMs = 5000): Promise<HookCall[]> {
+    const done = () => this.calls.get(id)?.some((call) => call.hook === 'handleDisconnect');
+    if (done()) return Promise.resolve(this.calls.get(id)!);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${id} not disconnected within ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.set(id, () => {
+        clearTimeout(timer);
+        resolve(this.calls.get(id)!);
+      });
+    });
+  }
+
+  @OnDisconnecting()
+  disconnecting(socket: RoomSocket, rooms: ReadonlySet<string>, reason: string): void {
+    this.record('disconnecting', socket, rooms, reason);
+  }
+
+  @OnDisconnect()
+  disconnect(socket: RoomSocket, rooms: ReadonlySet<string>, reason: string): void {
+    this.record('disconnect', socket, rooms, reason);
+  }
+}
+
+@WebSocketGateway({ path: '/hb' })
+class HeartbeatGateway implements OnGatewayConnection, OnGatewayDisconnect {
+  constructor(private readonly hooks: Hooks) {}
+
+  handleConnection(socket: RoomSocket): void {
+    socket.sendEvent('welcome', { id: socket.id });
+  }
+
+  handleDisconnect(socket: RoomSocket, reason: string): void {
+    this.hooks.record('handleDisconnect', socket, socket.rooms, reason);
+  }
+
+  @SubscribeMessage('join')
+  @JoinRoom((data: { rooms: string[] }) => data.rooms)
+  join(@MessageBody() data: { rooms: string[] }) {
+    return { event: 'joined', data: data.rooms };
+  }
+}
+
+@Module({ imports: [RoomsModule.forRoot()], providers: [Hooks, HeartbeatGateway] })
+class HeartbeatModule {}
+
+const ROOMS = ['hb:a', 'hb:b'];
+
+/** A client that answers pings only while `answering` is true, and notes when pings came and pongs went. */
+async function connectSilent(url: string): Promise<{
+  client: TestClient;
+  pings: number[];
+  pongs: number[];
+  stopAnswering: () => void;
+  /** When it stopped answering. */
+  silentSince: () => number;
+}> {
+  const client = await TestClient.connect(url, { autoPong: false });
+  // The heartbeat cuts the connection: a reset is expected, not an error.
+  client.ws.on('error', () => {});
+  let silentSince = Infinity;
+  const pings: number[] = [];
+  const pongs: number[] = [];
+  let answering = true;
+  client.ws.on('ping', () => {
+    pings.push(performance.now());
+    if (!answering) return;
+    client.ws.pong();
+    pongs.push(performance.now());
+  });
+  const stopAnswering = () => {
+    answering = false;
+    silentSince = performance.now();
+  };
+  return { client, pings, pongs, stopAnswering, silentSince: () => silentSince };
+}
+
+describe('dead peers', () => {
+  let app: TestApp;
+  let hooks: Hooks;
+  before(async () => {
+    app = await startApp(HeartbeatModule, { heartbeatInterval: INTERVAL });
+    hooks = app.app.get(Hooks);
+  });
+  after(() => app.close());
+
+  /** The hooks of a socket cut off by the heartbeat: once each, in order, with its rooms, reason 'ping timeout'. */
+  function assertPingTimeout(id: string, calls: HookCall[]): void {
+    const rooms = [id, ...ROOMS].sort();
+    assert.deepEqual(
+      calls.map(({ hook, rooms, live, reason }) => ({ hook, rooms, live, reason })),
+      [
+        { hook: 'disconnecting', rooms, live: rooms.length, reason: 'ping timeout' },
+        { hook: 'disconnect', rooms, live: 0, reason: 'ping timeout' },
+        { hook: 'handleDisconnect', rooms: [], live: 0, reason: 'ping timeout' },
+      ],
+    );
+    assert.equal(app.app.get(RoomsServer).registry.getMember(id), undefined, 'the registry forgot it');
+  }
+
+  it('a client that never answers a ping is cut off within two intervals, with its rooms in @OnDisconnecting', async (t) => {
+    const healthy = await TestClient.connect(app.url('/hb'));
+    await healthy.request('join', { rooms: ROOMS });
+    const silent = await connectSilent(app.url('/hb'));
+    silent.stopAnswering();
+    assert.deepEqual(await silent.client.request('join', { rooms: ROOMS }), { event: 'joined', data: ROOMS });
+
+    const calls = await hooks.gone(silent.client.id);
+    const cutAt = calls[0].at;
+    assertPingTimeout(silent.client.id, calls);
+    // It was pinged, did not answer, and was cut at the next tick: not before, and not later than
+    // two intervals after it stopped answering.
+    assert.ok(silent.pings.length >= 1, 'it was pinged');
+    const sinceFirstPing = cutAt - silent.pings[0];
+    assert.ok(sinceFirstPing >= INTERVAL / 2, `cut ${sinceFirstPing.toFixed(0)} ms after its first ping: too early`);
+    const sinceSilent = cutAt - silent.silentSince();
+    assert.ok(sinceSilent <= 2 * INTERVAL + MARGIN, `cut ${sinceSilent.toFixed(0)} ms after it fell silent`);
+    t.diagnostic(
+      `cut ${sinceSilent.toFixed(0)} ms after it fell silent, ${sinceFirstPing.toFixed(0)} ms after its first ping`,
+    );
+    // The connection was terminated (no close frame): the client sees 1006.
+    assert.equal((await silent.client.closed).code, 1006);
+
+    // Its rooms went on without it: a broadcast reaches the healthy member alone.
+    app.rooms.to(ROOMS).emit('after', 1);
+    assert.deepEqual(await healthy.next(), { event: 'after', data: 1 });
+    assert.equal(await app.rooms.in(ROOMS).count(), 1);
+    await healthy.close();
+  });
+
+  it('a client that answered pings and then stops is cut off within two intervals of its last pong; answering clients stay', async (t) => {
+    const healthy = await TestClient.connect(app.url('/hb'));
+    await healthy.request('join', { rooms: ROOMS });
+    const peers = await Promise.all([1, 2, 3].map(() => connectSilent(app.url('/hb'))));
+    for (const peer of peers) await peer.client.request('join', { rooms: ROOMS });
+    // Each answers three pings, then falls silent.
+    await Promise.all(
+      peers.map(
+        (peer) =>
+          new Promise<void>((resolve) => {
+            const check = () => {
+              if (peer.pongs.length < 3) return;
+              peer.client.ws.off('ping', check);
+              peer.stopAnswering();
+              resolve();
+            };
+            peer.client.ws.on('ping', check);
+          }),
+      ),
+    );
+    for (const peer of peers) {
+      const calls = await hooks.gone(peer.client.id);
+      assertPingTimeout(peer.client.id, calls);
+      const lastPong = peer.pongs[peer.pongs.length - 1];
+      const silentFor = calls[0].at - lastPong;
+      assert.ok(silentFor <= 2 * INTERVAL + MARGIN, `cut ${silentFor.toFixed(0)} ms after its last pong`);
+      assert.ok(silentFor >= INTERVAL / 2, `cut ${silentFor.toFixed(0)} ms after its last pong: too early`);
+      t.diagnostic(`cut ${silentFor.toFixed(0)} ms after its last pong`);
+      // The ping after its last pong went unanswered before it was cut.
+      assert.ok(
+        peer.pings.some((at) => at > lastPong && at < calls[0].at),
+        'an unanswered ping came first',
+      );
+      assert.equal((await peer.client.closed).code, 1006);
+    }
+
+    // The healthy client has been through many pings by now and is still served, in both rooms.
+    assert.equal(healthy.ws.readyState, healthy.ws.OPEN);
+    await new Promise((resolve) => setTimeout(resolve, 3 * INTERVAL));
+    app.rooms.to(ROOMS[1]).emit('still', 'here');
+    assert.deepEqual(await healthy.next(), { event: 'still', data: 'here' });
+    assert.equal(await app.rooms.in(ROOMS).count(), 1);
+    const healthySocket = app.app.get(RoomsServer).registry.getMember(healthy.id)!;
+    assert.deepEqual([...healthySocket.rooms].sort(), [healthy.id, ...ROOMS].sort());
+    await closeAll([healthy]);
+    await hooks.gone(healthy.id);
+    assert.equal(hooks.calls.get(healthy.id)![0].reason, 'transport close');
+  });
+});

@@ -1,0 +1,93 @@
+/**
+ * Run as its own process by shutdown.test.ts: an app with a gateway and disconnect hooks, on the
+ * in-memory broker or (with REDIS_URL) on Redis. It connects nothing itself. It prints one JSON
+ * line per event: `ready` (port and cluster node id), every hook call, and on SIGTERM what keeps
+ * the event loop busy before and after `app.close()`. It never calls `process.exit`: the test
+ * checks that, once closed, the process ends by itself.
+ */
+import 'reflect-metadata';
+import { Injectable, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import {
+  MessageBody,
+  SubscribeMessage,
+  WebSocketGateway,
+  type OnGatewayConnection,
+  type OnGatewayDisconnect,
+} from '@nestjs/websockets';
+import {
+  JoinRoom,
+  OnDisconnect,
+  OnDisconnecting,
+  RoomsAdapter,
+  RoomsModule,
+  type RoomSocket,
+  type RoomsModuleOptions,
+} from '../../lib/index.js';
+import { RedisBroker } from '../../lib/redis/index.js';
+import { RoomsServer } from '../../lib/rooms.server.js';
+
+function say(line: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+}
+
+function hookLine(hook: string, socket: RoomSocket, rooms: ReadonlySet<string>, reason: string) {
+  return { hook, id: socket.id, rooms: [...rooms].sort(), live: socket.rooms.size, reason };
+}
+
+@Injectable()
+class ShutdownHooks {
+  @OnDisconnecting()
+  disconnecting(socket: RoomSocket, rooms: ReadonlySet<string>, reason: string): void {
+    say(hookLine('disconnecting', socket, rooms, reason));
+  }
+
+  @OnDisconnect()
+  disconnect(socket: RoomSocket, rooms: ReadonlySet<string>, reason: string): void {
+    say(hookLine('disconnect', socket, rooms, reason));
+  }
+}
+
+@WebSocketGateway({ path: '/shutdown' })
+class ShutdownGateway implements OnGatewayConnection, OnGatewayDisconnect {
+  handleConnection(socket: RoomSocket): void {
+    socket.sendEvent('welcome', { id: socket.id });
+  }
+
+  handleDisconnect(socket: RoomSocket, reason: string): void {
+    say(hookLine('handleDisconnect', socket, socket.rooms, reason));
+  }
+
+  @SubscribeMessage('join')
+  @JoinRoom((data: { rooms: string[] }) => data.rooms)
+  join(@MessageBody() data: { rooms: string[] }) {
+    return { event: 'joined', data: data.rooms };
+  }
+}
+
+const redisUrl = process.env.REDIS_URL;
+const options: RoomsModuleOptions = redisUrl === undefined ? {} : { broker: new RedisBroker({ url: redisUrl }) };
+
+@Module({ imports: [RoomsModule.forRoot(options)], providers: [ShutdownHooks, ShutdownGateway] })
+class ShutdownModule {}
+
+const app = await NestFactory.create(ShutdownModule, { logger: false });
+app.useWebSocketAdapter(new RoomsAdapter(app, { heartbeatInterval: 500 }));
+await app.listen(0, '127.0.0.1');
+const { port } = app.getHttpServer().address() as { port: number };
+say({ ready: true, port, node: app.get(RoomsServer).cluster.id });
+
+process.once('SIGTERM', () => {
+  say({ closing: true, resources: process.getActiveResourcesInfo() });
+  app.close().then(
+    () => {
+      say({ closed: true });
+      // Only printed if something still keeps the process alive a while after the close.
+      setTimeout(() => say({ stillAlive: true, resources: process.getActiveResourcesInfo() }), 2000).unref();
+    },
+    (error: unknown) => {
+      say({ closeFailed: String(error) });
+      process.exitCode = 1;
+    },
+  );
+});

@@ -1,4 +1,5 @@
 import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { Observable } from 'rxjs';
 import type { AckSink } from './broadcast/ack-collector.js';
 import { BroadcastOperator, DEFAULT_FLAGS } from './broadcast/broadcast-operator.js';
 import { encodeEvent, writeEvent, type EncodedEvent, type WriteFlags, type WriteLimits } from './broadcast/frame.js';
@@ -23,6 +24,9 @@ import { DisconnectHooks } from './socket/disconnect-hooks.js';
 import { snapshotOf } from './socket/remote-socket.js';
 import type { DisconnectReason, RoomSocket } from './socket/room-socket.js';
 
+/** What a membership change returns when there is nothing to wait for: one shared promise. */
+const DONE = Promise.resolve();
+
 /**
  * One app's rooms: its sockets, what they are in, and everything done to them on this server.
  * The service, the operators, the sockets and the adapter act through it, and so do the other
@@ -42,6 +46,11 @@ export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShut
   writeLimits: WriteLimits = { low: DEFAULT_LOW_WATERMARK, high: DEFAULT_HIGH_WATERMARK };
   /** The adapter's cap on a socket's frames in flight. */
   maxPendingFrames = DEFAULT_MAX_PENDING_FRAMES;
+  /**
+   * Nest's handler-result transform. Nest hands one to the adapter for every client, but they are
+   * all alike, so one is kept for the app rather than one per socket.
+   */
+  resultTransform: ((result: unknown) => Observable<unknown>) | undefined;
   private readonly logger = new Logger('RoomsServer');
 
   constructor(options: RoomsModuleOptions = {}) {
@@ -104,13 +113,22 @@ export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShut
    * Server-side join: names and limits are checked, all or nothing; a gone socket is left alone.
    * Resolves once broadcasts to those rooms from any server reach this one.
    */
-  async join(socket: RoomSocket, rooms: readonly string[]): Promise<void> {
-    this.joinAll([socket], rooms);
-    await this.cluster.subscribed(rooms);
+  join(socket: RoomSocket, rooms: readonly string[]): Promise<void> {
+    try {
+      this.joinAll([socket], rooms);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    return this.cluster.subscribed(rooms);
   }
 
-  async leave(socket: RoomSocket, rooms: readonly string[]): Promise<void> {
-    this.leaveAll([socket], rooms);
+  leave(socket: RoomSocket, rooms: readonly string[]): Promise<void> {
+    try {
+      this.leaveAll([socket], rooms);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    return DONE;
   }
 
   /** Every socket joins every room, or, when any would be refused, none does. */

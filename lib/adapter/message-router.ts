@@ -70,7 +70,7 @@ function runHandler(socket: RoomSocket, handler: WsMessageHandler, data: unknown
     socket.openReplies?.delete(replies);
   };
   replies.add(
-    socket.transform!(handler.callback(data, event)).subscribe({
+    socket.server.resultTransform!(handler.callback(data, event)).subscribe({
       next(value) {
         if (value === null || value === undefined || socket.readyState !== WebSocket.OPEN) return;
         let frame: string;

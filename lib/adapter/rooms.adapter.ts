@@ -121,7 +121,7 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
     // Called once per gateway on the client's path: their handlers form one list, so that an
     // unknown event is only answered as such when no gateway has it.
     client.handlers = client.handlers === undefined ? handlers : [...client.handlers, ...handlers];
-    client.transform = transform;
+    client.server.resultTransform ??= transform;
   }
 
   /** Drops a client that connected before the app was ready: no hooks, it was never served. */
@@ -187,7 +187,7 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
     socket.on('message', routeFrame);
     socket.on('pong', markAlive);
     socket.on('error', ignoreSocketError);
-    socket.once('close', onClose);
+    socket.on('close', onClose); // ws emits it once; `once` would add a wrapper per socket
     rooms.attach(socket);
   }
 

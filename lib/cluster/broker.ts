@@ -33,10 +33,14 @@ export interface BrokerConnection {
   readonly mayHavePeers: boolean;
   /** Resolves once the message is handed to the transport; rejects when it is down. */
   publish(channel: string, message: Buffer): Promise<void>;
-  /** Resolves once messages on `channel` reach this connection (at once while the transport is down: it subscribes on reconnect). */
-  subscribe(channel: string): Promise<void>;
+  /**
+   * Makes messages on `channel` reach this connection: nothing to wait for (`undefined`) when that
+   * is done at once, else a promise that resolves when it is (at once while the transport is down:
+   * it subscribes on reconnect).
+   */
+  subscribe(channel: string): Promise<void> | undefined;
   /** Stops messages on `channel` reaching this connection. */
-  unsubscribe(channel: string): Promise<void>;
+  unsubscribe(channel: string): Promise<void> | undefined;
   /** Lets go of the transport (subscriptions, connections this broker opened for it). */
   close(): Promise<void>;
 }

@@ -30,6 +30,7 @@ export interface LocalServer {
 export const NO_ANSWER = Symbol('no answer');
 
 const ALL = 'all';
+const RESOLVED = Promise.resolve();
 const STARTUP_GRACE = 1000;
 const nodeChannel = (node: string) => `node:${node}`;
 const roomChannel = (room: string) => `room:${room}`;
@@ -53,7 +54,8 @@ export class ClusterNode
   private readonly peers = new Map<string, number>();
   private readonly requests = new Map<number, ClusterRequest>();
   private readonly ackRequests = new Map<number, AckCollector>();
-  private readonly roomSubscriptions = new Map<string, Promise<void>>();
+  /** Room channels whose subscription the transport has not confirmed yet. */
+  private readonly pendingSubscriptions = new Map<string, Promise<void>>();
   private requestSequence = 0;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private lastBeat = 0;
@@ -72,7 +74,7 @@ export class ClusterNode
     for (const channel of [ALL, nodeChannel(this.id)]) {
       connection
         .subscribe(channel)
-        .catch((error: unknown) => this.logger.warn(`subscribe ${channel}: ${String(error)}`));
+        ?.catch((error: unknown) => this.logger.warn(`subscribe ${channel}: ${String(error)}`));
     }
     const { heartbeatInterval, heartbeatTimeout } = this.broker;
     this.heartbeatTimer = setInterval(() => this.beat(), Math.min(heartbeatInterval, heartbeatTimeout / 4));
@@ -105,22 +107,42 @@ export class ClusterNode
 
   roomCreated(room: string): void {
     if (this.connection === undefined || !routable(room)) return;
-    const subscribed = this.connection.subscribe(roomChannel(room)).catch((error: unknown) => {
-      this.logger.warn(`subscribe to room "${room}" failed: ${String(error)}`);
-    });
-    this.roomSubscriptions.set(room, subscribed);
+    const subscribing = this.connection.subscribe(roomChannel(room));
+    if (subscribing === undefined) return;
+    const tracked: Promise<void> = subscribing.then(
+      () => this.settled(room, tracked),
+      (error: unknown) => {
+        this.logger.warn(`subscribe to room "${room}" failed: ${String(error)}`);
+        this.settled(room, tracked);
+      },
+    );
+    this.pendingSubscriptions.set(room, tracked);
   }
 
   roomDeleted(room: string): void {
-    if (this.connection === undefined || !this.roomSubscriptions.delete(room)) return;
-    this.connection.unsubscribe(roomChannel(room)).catch((error: unknown) => {
+    if (this.connection === undefined || !routable(room)) return;
+    this.pendingSubscriptions.delete(room);
+    this.connection.unsubscribe(roomChannel(room))?.catch((error: unknown) => {
       this.logger.warn(`unsubscribe from room "${room}" failed: ${String(error)}`);
     });
   }
 
-  /** Resolves once broadcasts to every one of `rooms` from any server reach this one. */
-  async subscribed(rooms: readonly string[]): Promise<void> {
-    for (const room of rooms) await this.roomSubscriptions.get(room);
+  /**
+   * Resolves once broadcasts to every one of `rooms` from any server reach this one: at once
+   * (one shared promise, no allocation) unless a subscription is still on its way.
+   */
+  subscribed(rooms: readonly string[]): Promise<void> {
+    if (this.pendingSubscriptions.size === 0) return RESOLVED;
+    const pending: Promise<void>[] = [];
+    for (const room of rooms) {
+      const subscription = this.pendingSubscriptions.get(room);
+      if (subscription !== undefined) pending.push(subscription);
+    }
+    return pending.length === 0 ? RESOLVED : Promise.all(pending).then(() => undefined);
+  }
+
+  private settled(room: string, subscription: Promise<void>): void {
+    if (this.pendingSubscriptions.get(room) === subscription) this.pendingSubscriptions.delete(room);
   }
 
   // ---- outbound --------------------------------------------------------------------------------

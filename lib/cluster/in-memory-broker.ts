@@ -55,11 +55,11 @@ class InMemoryConnection implements BrokerConnection {
     }
   }
 
-  async subscribe(channel: string): Promise<void> {
+  subscribe(channel: string): undefined {
     this.channels.add(channel);
   }
 
-  async unsubscribe(channel: string): Promise<void> {
+  unsubscribe(channel: string): undefined {
     this.channels.delete(channel);
   }
 

@@ -1,6 +1,6 @@
 import { WebSocket } from 'ws';
 import type { WsMessageHandler } from '@nestjs/common';
-import type { Observable, Subscription } from 'rxjs';
+import type { Subscription } from 'rxjs';
 import type { BroadcastOperator } from '../broadcast/broadcast-operator.js';
 import type { AckCollector } from '../broadcast/ack-collector.js';
 import type { RoomMember } from '../registry/room-registry.js';
@@ -44,8 +44,6 @@ export class RoomSocket extends WebSocket implements RoomMember {
   pendingAcks: Map<number, AckCollector> | undefined;
   /** @internal Nest's handlers for this client (one list for all gateways on its path). */
   handlers: WsMessageHandler[] | undefined;
-  /** @internal Nest's result transform. */
-  transform: ((result: unknown) => Observable<unknown>) | undefined;
   /** @internal Nest's `handleDisconnect` callbacks, one per gateway. */
   disconnectCallbacks: Array<(reason: DisconnectReason) => void> | undefined;
   /** @internal frames whose handlers are still running. */

@@ -1,0 +1,102 @@
+import { WebSocket, type RawData } from 'ws';
+import { nowNs, serve } from './ipc.js';
+import type { Protocol } from './servers/peer.js';
+
+/**
+ * A load-client process: opens WebSocket connections, joins rooms and counts deliveries. Every
+ * peer is spoken to with the same `ws` client (Socket.IO's protocol is spoken by hand: open,
+ * connect, `42["join",...]`, pongs), so the clients cost the same for every server.
+ */
+
+export interface ConnectArgs {
+  /** `ws://host:port/path` (for Socket.IO, the engine's path). */
+  url: string;
+  count: number;
+  protocol: Protocol;
+  /** The room(s) every socket joins, or one entry per socket. */
+  joins: string | Array<string | string[]>;
+  /** Wait for each join's answer (peers that answer joins). */
+  reply: boolean;
+  /** Keep the arrival time of every delivery of these sockets (latency probes). */
+  record?: boolean;
+}
+
+let received = 0;
+let waiter: { total: number; resolve(value: { at: number; received: number }): void } | undefined;
+const sockets: WebSocket[] = [];
+const recordings: number[][] = [];
+
+function delivered(recording: number[] | undefined): void {
+  received++;
+  if (recording !== undefined) recording.push(nowNs());
+  if (waiter !== undefined && received >= waiter.total) {
+    const { resolve } = waiter;
+    waiter = undefined;
+    resolve({ at: nowNs(), received });
+  }
+}
+
+/** One connection: resolves once it has joined (and been answered, where the peer answers). */
+function open(args: ConnectArgs, index: number): Promise<void> {
+  const rooms = typeof args.joins === 'string' ? args.joins : args.joins[index];
+  const recording = args.record ? [] : undefined;
+  if (recording !== undefined) recordings.push(recording);
+  const url = args.protocol === 'socket.io' ? `${args.url}?EIO=4&transport=websocket` : args.url;
+  const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true });
+  sockets.push(ws);
+  return new Promise<void>((resolve, reject) => {
+    let joined = false;
+    const done = () => {
+      joined = true;
+      resolve();
+    };
+    /** The join is sent: done, unless the peer answers joins. */
+    const sent = () => {
+      if (!args.reply) done();
+    };
+    ws.once('error', reject);
+    ws.once('close', () => (joined ? undefined : reject(new Error(`socket ${index} closed before joining`))));
+    if (args.protocol === 'ws') {
+      ws.once('open', () => {
+        ws.send(JSON.stringify({ event: 'join', data: rooms }));
+        sent();
+      });
+      ws.on('message', () => (joined ? delivered(recording) : done()));
+      return;
+    }
+    ws.on('message', (data: RawData) => {
+      const frame = data as Buffer;
+      // engine.io ping ("2"): answer with a pong ("3").
+      if (frame.length === 1 && frame[0] === 0x32) return ws.send('3');
+      if (joined) return delivered(recording);
+      if (frame[0] === 0x30) return ws.send('40'); // engine.io open -> connect to the main namespace
+      if (frame[0] === 0x34 && frame[1] === 0x30) {
+        ws.send(`42${JSON.stringify(['join', rooms])}`);
+        return sent();
+      }
+      if (frame[0] === 0x34 && frame[1] === 0x32) done(); // 42["joined",...]
+    });
+  });
+}
+
+serve({
+  /** Opens `count` connections, at most 200 handshakes at a time. */
+  async connect(args: ConnectArgs) {
+    let next = 0;
+    const worker = async () => {
+      while (next < args.count) await open(args, next++);
+    };
+    await Promise.all(Array.from({ length: Math.min(200, args.count) }, worker));
+    return sockets.length;
+  },
+  reset() {
+    received = 0;
+  },
+  /** Resolves when `total` deliveries have arrived since the last reset: the monotonic time of the last one. */
+  expect({ total }: { total: number }) {
+    if (received >= total) return { at: nowNs(), received };
+    return new Promise((resolve) => (waiter = { total, resolve }));
+  },
+  received: () => received,
+  recorded: () => recordings,
+});

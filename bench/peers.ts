@@ -1,0 +1,26 @@
+import type { Protocol } from './servers/peer.js';
+
+/** A benchmarked server: which file runs it and how clients talk to it. */
+export interface PeerInfo {
+  name: string;
+  /** `build/bench/servers/<script>.js` */
+  script: string;
+  protocol: Protocol;
+  /** It answers joins (clients wait for the answer). */
+  reply: boolean;
+  /** It has rooms (registry scenario). */
+  rooms: boolean;
+  /** It can run two servers over Redis. */
+  redis: boolean;
+}
+
+export const PEERS: readonly PeerInfo[] = [
+  { name: 'raw-send', script: 'raw-send', protocol: 'ws', reply: false, rooms: false, redis: false },
+  { name: 'raw-send-joined', script: 'raw-send-joined', protocol: 'ws', reply: true, rooms: false, redis: false },
+  { name: 'raw-frame', script: 'raw-frame', protocol: 'ws', reply: false, rooms: false, redis: false },
+  { name: 'socket.io', script: 'socket-io', protocol: 'socket.io', reply: true, rooms: true, redis: true },
+  { name: 'nest-ws', script: 'nest-ws', protocol: 'ws', reply: true, rooms: false, redis: false },
+  { name: 'nestjs-rooms', script: 'nestjs-rooms', protocol: 'ws', reply: true, rooms: true, redis: true },
+];
+
+export const SUBJECT = 'nestjs-rooms';

@@ -1,0 +1,178 @@
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { Socket } from 'node:net';
+import { writeHeapSnapshot } from 'node:v8';
+import { performance } from 'node:perf_hooks';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { nowNs, serve, sleep } from '../ipc.js';
+import { tick, type Peer } from './peer.js';
+
+/** A room, or `count` rooms named `prefix0` .. `prefix{count-1}`. */
+export interface RoomList {
+  prefix: string;
+  count?: number;
+}
+
+function roomNames(list: RoomList): string[] {
+  if (list.count === undefined) return [list.prefix];
+  return Array.from({ length: list.count }, (_, i) => `${list.prefix}${i}`);
+}
+
+function cpuNs(since?: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) * 1000;
+}
+
+/**
+ * The kernel write replaced by a no-op: what is left is the library's own CPU. A callback (ws's
+ * send path passes one for Socket.IO) still runs, a tick later, as after a real write.
+ */
+function noWrite(_chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+  const done = typeof encoding === 'function' ? encoding : callback;
+  if (typeof done === 'function') process.nextTick(done as () => void);
+  return true;
+}
+
+/** Bytes this process has read from connections to `port` (its Redis clients). */
+function bytesReadFrom(port: number): number {
+  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+  let total = 0;
+  for (const handle of handles) if (handle instanceof Socket && handle.remotePort === port) total += handle.bytesRead;
+  return total;
+}
+
+/** The V8 sampling profiler of this process (what `node --cpu-prof` runs), for one stretch only. */
+async function startProfile(): Promise<Session> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  await session.post('Profiler.start');
+  return session;
+}
+
+async function stopProfile(session: Session, path: string): Promise<void> {
+  const { profile } = await session.post('Profiler.stop');
+  writeFileSync(path, JSON.stringify(profile));
+  session.disconnect();
+}
+
+/** Serves the orchestrator's commands for one peer in this process. */
+export async function runServer(peer: Peer): Promise<void> {
+  const port = await peer.start();
+  let seq = 0;
+  let burstCpu: NodeJS.CpuUsage | undefined;
+  const broadcastAll = (rooms: string[]) => {
+    for (const room of rooms) peer.broadcast(room, tick(++seq));
+  };
+  const deliveriesPerPass = async (rooms: string[]) => {
+    let total = 0;
+    for (const room of rooms) total += await peer.members(room);
+    return total;
+  };
+
+  serve(
+    {
+      /** Heap and RSS after a full GC. */
+      async memory() {
+        const gc = (globalThis as { gc?: () => void }).gc;
+        if (gc === undefined) throw new Error('run the server with --expose-gc');
+        for (let i = 0; i < 3; i++) {
+          gc();
+          await sleep(20);
+        }
+        const { heapUsed, rss } = process.memoryUsage();
+        return { heapUsed, rss };
+      },
+      members: ({ room }: { room: string }) => peer.members(room),
+      /** Wall time of one synchronous broadcast, with real writes, in microseconds. */
+      dispatch({ rooms }: { rooms: RoomList }) {
+        const names = roomNames(rooms);
+        const start = performance.now();
+        broadcastAll(names);
+        return (performance.now() - start) * 1000;
+      },
+      /** `passes` broadcasts to every room, back to back (the loop yields between passes); returns at once. */
+      burst({ rooms, passes }: { rooms: RoomList; passes: number }) {
+        const names = roomNames(rooms);
+        burstCpu = process.cpuUsage();
+        const start = nowNs();
+        void (async () => {
+          for (let i = 0; i < passes; i++) {
+            broadcastAll(names);
+            await yieldToLoop();
+          }
+        })();
+        return { start };
+      },
+      /** Starts counting CPU time here too (a server that takes part in another server's burst). */
+      markCpu() {
+        burstCpu = process.cpuUsage();
+      },
+      /** CPU time of this process since the last burst started (or `markCpu`), in nanoseconds. */
+      cpu: () => cpuNs(burstCpu),
+      /** Library CPU per delivery with every socket's kernel write stubbed (destructive: do it last). */
+      async stubbed(args: { rooms: RoomList; passes: number; warmup: number; profile?: string }) {
+        const { rooms, passes, warmup, profile } = args;
+        const names = roomNames(rooms);
+        for (const ws of peer.transports()) if (ws._socket !== null) ws._socket.write = noWrite;
+        const perPass = await deliveriesPerPass(names);
+        for (let i = 0; i < warmup; i++) {
+          broadcastAll(names);
+          await yieldToLoop();
+        }
+        const session = profile === undefined ? undefined : await startProfile();
+        const cpu = process.cpuUsage();
+        const start = performance.now();
+        for (let i = 0; i < passes; i++) {
+          broadcastAll(names);
+          await yieldToLoop();
+        }
+        const wallNs = (performance.now() - start) * 1e6;
+        const used = cpuNs(cpu);
+        if (session !== undefined) await stopProfile(session, profile!);
+        return {
+          deliveries: perPass * passes,
+          broadcasts: names.length * passes,
+          cpuNs: used,
+          wallNs,
+        };
+      },
+      /** Join+leave through the peer's API on its own sockets: each socket joins a room then leaves it. */
+      async joinLeave({ roomCount, iterations, profile }: { roomCount: number; iterations: number; profile?: string }) {
+        const ops = peer.roomOps;
+        if (ops === undefined) throw new Error('this peer has no rooms');
+        const sockets = ops.sockets();
+        const names = Array.from({ length: roomCount }, (_, i) => `jl${i}`);
+        const run = async (count: number) => {
+          for (let it = 0; it < count; it++) {
+            for (let i = 0; i < sockets.length; i++) ops.join(sockets[i], names[(i + it) % roomCount]);
+            await yieldToLoop();
+            for (let i = 0; i < sockets.length; i++) ops.leave(sockets[i], names[(i + it) % roomCount]);
+            await yieldToLoop();
+          }
+        };
+        await run(Math.max(1, Math.floor(iterations / 5)));
+        const session = profile === undefined ? undefined : await startProfile();
+        const cpu = process.cpuUsage();
+        const start = performance.now();
+        await run(iterations);
+        if (session !== undefined) await stopProfile(session, profile!);
+        return { ops: sockets.length * iterations, cpuNs: cpuNs(cpu), wallNs: (performance.now() - start) * 1e6 };
+      },
+      /** `count` broadcasts to `room`, `intervalMs` apart; the monotonic time of each emit. */
+      async probe({ room, count, intervalMs }: { room: string; count: number; intervalMs: number }) {
+        const sent: number[] = [];
+        for (let i = 0; i < count; i++) {
+          sent.push(nowNs());
+          peer.broadcast(room, tick(++seq));
+          await sleep(intervalMs);
+        }
+        return sent;
+      },
+      heapSnapshot: ({ path }: { path: string }) => writeHeapSnapshot(path),
+      redisBytes: ({ port: redisPort }: { port: number }) => bytesReadFrom(redisPort),
+    },
+    { port, path: peer.path },
+  );
+}

@@ -1,0 +1,42 @@
+import { createServer } from 'node:http';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { Redis } from 'ioredis';
+import { Server, type Socket } from 'socket.io';
+import { runServer } from './harness.js';
+import type { Peer, WsTransport } from './peer.js';
+
+/** Socket.IO 4, websocket transport only; in-memory adapter, or `@socket.io/redis-adapter` on ioredis with BENCH_REDIS_URL. */
+const http = createServer();
+const io = new Server(http, { transports: ['websocket'], serveClient: false });
+const redisUrl = process.env.BENCH_REDIS_URL;
+if (redisUrl !== undefined) {
+  const pub = new Redis(redisUrl);
+  io.adapter(createAdapter(pub, pub.duplicate()));
+}
+
+io.on('connection', (socket) => {
+  socket.on('join', (rooms: string | string[]) => {
+    socket.join(rooms);
+    socket.emit('joined', rooms);
+  });
+});
+
+const peer: Peer = {
+  path: '/socket.io/',
+  start: () =>
+    new Promise((resolve) => http.listen(0, '127.0.0.1', () => resolve((http.address() as { port: number }).port))),
+  members: (room) => io.of('/').adapter.rooms.get(room)?.size ?? 0,
+  broadcast: (room, data) => io.to(room).emit('tick', data),
+  *transports() {
+    for (const socket of io.of('/').sockets.values()) {
+      yield (socket.conn.transport as unknown as { socket: WsTransport }).socket;
+    }
+  },
+  roomOps: {
+    sockets: () => [...io.of('/').sockets.values()],
+    join: (socket: Socket, room: string) => socket.join(room),
+    leave: (socket: Socket, room: string) => socket.leave(room),
+  },
+};
+
+await runServer(peer);

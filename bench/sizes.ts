@@ -1,0 +1,58 @@
+/** How big and how long: the full run, and `--quick` (seconds, tiny sizes) for CI. */
+export interface Sizes {
+  runs: number;
+  /** Sockets in the one room of the fan-out scenario. */
+  fanout: number[];
+  /** Single broadcasts timed one by one (median taken). */
+  dispatches: number;
+  /** Back-to-back broadcasts of the end-to-end figure. */
+  burst: number;
+  /** Deliveries measured with writes stubbed (passes = this / sockets), after a fifth as many to warm up. */
+  stubbedDeliveries: number;
+  /** Sockets of the registry scenario; there are as many rooms of 5, each socket in 5 of them. */
+  registrySockets: number;
+  /** Join+leave rounds over every registry socket. */
+  joinLeaveRounds: number;
+  /** Passes over every small room with writes stubbed. */
+  smallRoomPasses: number;
+  /** Sockets in one room, split over two servers. */
+  redisSockets: number;
+  /** Latency probes, one every `probeIntervalMs`. */
+  probes: number;
+  probeIntervalMs: number;
+  /** Rooms of 5 sockets for the Redis traffic figure, each broadcast to `smallRoomRepeats` times. */
+  redisSmallRooms: number;
+  smallRoomRepeats: number;
+}
+
+export const FULL: Sizes = {
+  runs: 3,
+  fanout: [1000, 5000],
+  dispatches: 5,
+  burst: 200,
+  stubbedDeliveries: 500_000,
+  registrySockets: 10_000,
+  joinLeaveRounds: 10,
+  smallRoomPasses: 5,
+  redisSockets: 2000,
+  probes: 200,
+  probeIntervalMs: 5,
+  redisSmallRooms: 100,
+  smallRoomRepeats: 10,
+};
+
+export const QUICK: Sizes = {
+  runs: 1,
+  fanout: [50],
+  dispatches: 3,
+  burst: 20,
+  stubbedDeliveries: 5000,
+  registrySockets: 50,
+  joinLeaveRounds: 5,
+  smallRoomPasses: 5,
+  redisSockets: 20,
+  probes: 20,
+  probeIntervalMs: 2,
+  redisSmallRooms: 10,
+  smallRoomRepeats: 2,
+};

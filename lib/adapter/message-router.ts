@@ -57,7 +57,10 @@ export function routeFrame(this: WebSocket, raw: RawData, isBinary: boolean): vo
   if (socket.pendingFrames >= socket.server.maxPendingFrames) {
     return refuse(socket, TOO_MANY_PENDING(socket.server.maxPendingFrames), id);
   }
-  inboundFrame.run({ socket, event, id }, runHandler, socket, handler, data, event, id);
+  // Only a frame with an `id` needs its context carried into Nest's exception filter, and
+  // AsyncLocalStorage turns on promise hooks for the whole process once used: skip it otherwise.
+  if (id === undefined) runHandler(socket, handler, data, event, id);
+  else inboundFrame.run({ socket, event, id }, runHandler, socket, handler, data, event, id);
 }
 
 function runHandler(socket: RoomSocket, handler: WsMessageHandler, data: unknown, event: string, id: FrameId): void {
@@ -67,7 +70,9 @@ function runHandler(socket: RoomSocket, handler: WsMessageHandler, data: unknown
   const finish = () => {
     finished = true;
     socket.pendingFrames--;
-    socket.openReplies?.delete(replies);
+    const open = socket.openReplies;
+    // An idle socket holds no set: most replies complete, and one set per socket adds up.
+    if (open !== undefined && open.delete(replies) && open.size === 0) socket.openReplies = undefined;
   };
   replies.add(
     socket.server.resultTransform!(handler.callback(data, event)).subscribe({

@@ -6,7 +6,6 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { WebSocket } from 'ws';
 import { RoomSocket } from '../socket/room-socket.js';
-import { inboundFrame } from './inbound-frame.js';
 
 /*
  * NestJS 11 compatibility: what `@nestjs/websockets` 11 does differently from 12, made up for here
@@ -51,7 +50,7 @@ export function isNest11(): boolean {
 
 /** A socket's `emit` on Nest 11 (`this` is the socket): `ws`'s own, and Nest's exception answers go out. */
 export function emitWithExceptionFrames(this: WebSocket, event: string | symbol, ...args: unknown[]): boolean {
-  if (event === 'exception' && this.readyState === WebSocket.OPEN && inboundFrame.getStore()?.socket === this) {
+  if (event === 'exception' && this.readyState === WebSocket.OPEN) {
     this.send(JSON.stringify({ event: 'exception', data: args[0] }));
   }
   return WebSocket.prototype.emit.call(this, event, ...args);

@@ -1,6 +1,6 @@
 import type { CallHandler, ExecutionContext, NestInterceptor } from '@nestjs/common';
 import { concat, concatMap, defer, filter, ignoreElements, tap, type Observable } from 'rxjs';
-import { inboundFrame } from '../adapter/inbound-frame.js';
+import { MESSAGE_METADATA } from '@nestjs/websockets/constants.js';
 import { replyEvent } from '../adapter/replies.js';
 import type { RoomOperation } from '../decorators/room-operation.js';
 import { toRoomList } from '../registry/room-names.js';
@@ -50,7 +50,7 @@ export class RoomsInterceptor implements NestInterceptor {
 
     const broadcasts = resolved.filter(({ operation }) => operation.kind === 'broadcast');
     if (broadcasts.length === 0) return result;
-    const inboundEvent = inboundFrame.getStore()?.event ?? '';
+    const inboundEvent = Reflect.getMetadata(MESSAGE_METADATA, context.getHandler()) as string;
     return result.pipe(
       tap((value) => {
         if (value === null || value === undefined) return;

@@ -169,6 +169,7 @@ export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShut
     const current = socket.roomSet;
     // Rooms other than its own id room, whether or not server code took it out of that one.
     let count = current.has(socket.id) ? current.size - 1 : current.size;
+    if (count + rooms.length <= this.maxRoomsPerSocket) return;
     for (let i = 0; i < rooms.length; i++) {
       const room = rooms[i];
       if (room !== socket.id && !current.has(room) && rooms.indexOf(room) === i) count++;

@@ -29,6 +29,15 @@ export class RoomRegistry<M extends RoomMember> extends EventEmitter<RoomEvents>
   private readonly rooms = new Map<string, Set<M>>();
   private readonly members = new Map<string, M>();
   private selectionEpoch = 0;
+  /** Whether anyone listens to join-room / leave-room: joins and leaves are hot enough to skip emitting. */
+  private membershipWatched = false;
+
+  constructor() {
+    super();
+    (this as EventEmitter).on('newListener', (event: string | symbol) => {
+      if (event === 'join-room' || event === 'leave-room') this.membershipWatched = true;
+    });
+  }
 
   get memberCount(): number {
     return this.members.size;
@@ -118,14 +127,14 @@ export class RoomRegistry<M extends RoomMember> extends EventEmitter<RoomEvents>
     }
     members.add(member);
     member.roomSet.add(room);
-    this.emit('join-room', room, member.id);
+    if (this.membershipWatched) this.emit('join-room', room, member.id);
   }
 
   private removeFromRoom(member: M, room: string): void {
     const members = this.rooms.get(room);
     if (members === undefined || !members.delete(member)) return;
     member.roomSet.delete(room);
-    this.emit('leave-room', room, member.id);
+    if (this.membershipWatched) this.emit('leave-room', room, member.id);
     if (members.size === 0) {
       this.rooms.delete(room);
       this.emit('delete-room', room);

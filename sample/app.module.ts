@@ -1,5 +1,5 @@
-import { Module } from '@nestjs/common';
-import { RoomsModule } from '../lib/index.js';
+import { Module, type DynamicModule } from '@nestjs/common';
+import { RoomsModule, type Broker } from '../lib/index.js';
 import { ChatGateway } from './chat.gateway.js';
 import { Directory } from './directory.js';
 import { ProjectsController } from './projects.controller.js';
@@ -7,11 +7,18 @@ import { ProjectsGateway } from './projects.gateway.js';
 import { UsersController } from './users.controller.js';
 
 @Module({
-  imports: [
-    // Clients join rooms (`join`, `follow`) only once they have a name; server code is not asked.
-    RoomsModule.forRoot({ canJoin: (socket) => typeof socket.data.name === 'string' }),
-  ],
   controllers: [ProjectsController, UsersController],
   providers: [ChatGateway, ProjectsGateway, Directory],
 })
-export class AppModule {}
+export class AppModule {
+  /** The app on a broker: in memory (one server) by default, or shared by several servers. */
+  static withBroker(broker?: Broker): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        // Clients join rooms (`join`, `follow`) only once they have a name; server code is not asked.
+        RoomsModule.forRoot({ broker, canJoin: (socket) => typeof socket.data.name === 'string' }),
+      ],
+    };
+  }
+}

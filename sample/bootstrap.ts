@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { RoomsAdapter } from '../lib/index.js';
+import { RoomsAdapter, type Broker } from '../lib/index.js';
 import { AppModule } from './app.module.js';
 
 /** `sample/public`, whether this file runs from `sample/` or compiled into `build/sample/`. */
@@ -13,8 +13,11 @@ export const publicDir = ['public', '../../sample/public']
   .find((dir) => existsSync(dir))!;
 
 /** The sample app, wired as any user's app would be: the module, the rooms adapter and the page. */
-export async function createSampleApp(options: NestApplicationOptions = {}): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule, options);
+export async function createSampleApp(
+  options: NestApplicationOptions & { broker?: Broker } = {},
+): Promise<NestExpressApplication> {
+  const { broker, ...nestOptions } = options;
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.withBroker(broker), nestOptions);
   app.useWebSocketAdapter(new RoomsAdapter(app));
   app.useStaticAssets(publicDir);
   app.enableShutdownHooks();

@@ -40,7 +40,7 @@ export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShut
   private readonly maxRoomsPerSocket: number;
   private readonly maxRoomNameLength: number;
   private readonly canJoin: RoomsModuleOptions['canJoin'];
-  /** Ack numbers start at random so that two servers' acks to one socket never collide. */
+  /** Ack numbers start at random (one in 2^40) so that two servers' acks to one socket do not collide in practice. */
   private ackSequence = Math.floor(Math.random() * 2 ** 40);
   /** The adapter's watermarks; the defaults until an adapter sets its own. */
   writeLimits: WriteLimits = { low: DEFAULT_LOW_WATERMARK, high: DEFAULT_HIGH_WATERMARK };

@@ -27,6 +27,16 @@ import type { DisconnectReason, RoomSocket } from './socket/room-socket.js';
 /** What a membership change returns when there is nothing to wait for: one shared promise. */
 const DONE = Promise.resolve();
 
+/** Runs a synchronous check-and-apply; its refusal becomes a rejected promise rather than a throw. */
+function settled(apply: () => void): Promise<never> | undefined {
+  try {
+    apply();
+    return undefined;
+  } catch (error) {
+    return Promise.reject(error as Error);
+  }
+}
+
 /**
  * One app's rooms: its sockets, what they are in, and everything done to them on this server.
  * The service, the operators, the sockets and the adapter act through it, and so do the other
@@ -114,21 +124,11 @@ export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShut
    * Resolves once broadcasts to those rooms from any server reach this one.
    */
   join(socket: RoomSocket, rooms: readonly string[]): Promise<void> {
-    try {
-      this.joinAll([socket], rooms);
-    } catch (error) {
-      return Promise.reject(error as Error);
-    }
-    return this.cluster.subscribed(rooms);
+    return settled(() => this.joinAll([socket], rooms)) ?? this.cluster.subscribed(rooms);
   }
 
   leave(socket: RoomSocket, rooms: readonly string[]): Promise<void> {
-    try {
-      this.leaveAll([socket], rooms);
-    } catch (error) {
-      return Promise.reject(error as Error);
-    }
-    return DONE;
+    return settled(() => this.leaveAll([socket], rooms)) ?? DONE;
   }
 
   /** Every socket joins every room, or, when any would be refused, none does. */

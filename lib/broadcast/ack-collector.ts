@@ -35,9 +35,9 @@ export class AckCollector implements AckSink {
     });
   }
 
-  /** One more socket here was sent the event. */
-  expect(): void {
-    this.owed.set(HERE, this.owed.get(HERE)! + 1);
+  /** `count` more sockets here were sent the event. */
+  expect(count: number): void {
+    this.owed.set(HERE, this.owed.get(HERE)! + count);
   }
 
   /** Another server was asked; its count is to come. */

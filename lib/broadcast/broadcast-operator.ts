@@ -102,7 +102,7 @@ export class BroadcastOperator<Events extends EventsMap = DefaultEvents> {
     }
     const collector = new AckCollector(this.timeoutMs);
     const count = this.server.deliverWithAck(this.target, encoded, this.flags, ack, collector);
-    for (let i = 0; i < count; i++) collector.expect();
+    collector.expect(count);
     if (!this.flags.local)
       this.server.cluster.broadcastWithAck(this.target, this.flags, ack, encoded.payload, collector);
     collector.seal();
@@ -111,7 +111,7 @@ export class BroadcastOperator<Events extends EventsMap = DefaultEvents> {
 
   /** The selected sockets of every server, as snapshots whose methods act on the real ones. */
   async fetchSockets(): Promise<RemoteSocket<Events>[]> {
-    const local = this.server.registry.select(this.rooms, this.exceptRooms).map(snapshotOf);
+    const local = this.selected().map(snapshotOf);
     const remote = (await this.ask('fetch')) as SocketSnapshot[][];
     return [...local, ...remote.flat()].map((snapshot) => new RemoteSocket<Events>(this.server, snapshot));
   }

@@ -11,8 +11,10 @@ export interface Sizes {
   stubbedDeliveries: number;
   /** Sockets of the registry scenario; there are as many rooms of 5, each socket in 5 of them. */
   registrySockets: number;
-  /** Join+leave rounds over every registry socket. */
+  /** Join+leave rounds over every registry socket (after a fifth as many to warm up). */
   joinLeaveRounds: number;
+  /** Slices the join+leave rounds are timed in; the median slice is the figure. */
+  joinLeaveWindows: number;
   /** Passes over every small room with writes stubbed. */
   smallRoomPasses: number;
   /** Sockets in one room, split over two servers. */
@@ -32,7 +34,8 @@ export const FULL: Sizes = {
   burst: 200,
   stubbedDeliveries: 500_000,
   registrySockets: 10_000,
-  joinLeaveRounds: 10,
+  joinLeaveRounds: 50,
+  joinLeaveWindows: 5,
   smallRoomPasses: 5,
   redisSockets: 2000,
   probes: 200,
@@ -49,6 +52,7 @@ export const QUICK: Sizes = {
   stubbedDeliveries: 5000,
   registrySockets: 50,
   joinLeaveRounds: 5,
+  joinLeaveWindows: 1,
   smallRoomPasses: 5,
   redisSockets: 20,
   probes: 20,

@@ -43,7 +43,7 @@ function settled(apply: () => void): Promise<never> | undefined {
  * servers of the cluster (it is the cluster's `LocalServer`). It is the only writer of the registry.
  */
 export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShutdown {
-  readonly registry = new RoomRegistry<RoomSocket>();
+  readonly registry: RoomRegistry<RoomSocket>;
   readonly serverEvents = new ServerEvents();
   readonly hooks = new DisconnectHooks();
   readonly cluster: ClusterNode;
@@ -68,8 +68,7 @@ export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShut
     this.maxRoomNameLength = options.maxRoomNameLength ?? DEFAULT_MAX_ROOM_NAME_LENGTH;
     this.canJoin = options.canJoin;
     this.cluster = new ClusterNode(options.broker ?? new InMemoryBroker(), this);
-    this.registry.on('create-room', (room) => this.cluster.roomCreated(room));
-    this.registry.on('delete-room', (room) => this.cluster.roomDeleted(room));
+    this.registry = new RoomRegistry(this.cluster);
   }
 
   get broker(): Broker {
@@ -121,14 +120,23 @@ export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShut
 
   /**
    * Server-side join: names and limits are checked, all or nothing; a gone socket is left alone.
-   * Resolves once broadcasts to those rooms from any server reach this one.
+   * Resolves once broadcasts to those rooms from any server reach this one. One room (the common
+   * case, and the one join+leave churn hits) takes a path that allocates nothing.
    */
-  join(socket: RoomSocket, rooms: readonly string[]): Promise<void> {
-    return settled(() => this.joinAll([socket], rooms)) ?? this.cluster.subscribed(rooms);
+  join(socket: RoomSocket, rooms: string | readonly string[]): Promise<void> {
+    if (typeof rooms !== 'string')
+      return settled(() => this.joinAll([socket], rooms)) ?? this.cluster.subscribed(rooms);
+    if (!isValidRoomName(rooms, this.maxRoomNameLength)) return Promise.reject(this.invalidName());
+    if (this.overLimit(socket, rooms)) return Promise.reject(this.roomLimit());
+    if (!socket.gone) this.registry.joinRoom(socket, rooms);
+    return this.cluster.subscribedTo(rooms);
   }
 
-  leave(socket: RoomSocket, rooms: readonly string[]): Promise<void> {
-    return settled(() => this.leaveAll([socket], rooms)) ?? DONE;
+  leave(socket: RoomSocket, rooms: string | readonly string[]): Promise<void> {
+    if (typeof rooms !== 'string') return settled(() => this.leaveAll([socket], rooms)) ?? DONE;
+    if (!isValidRoomName(rooms, this.maxRoomNameLength)) return Promise.reject(this.invalidName());
+    if (!socket.gone) this.registry.leaveRoom(socket, rooms);
+    return DONE;
   }
 
   /** Every socket joins every room, or, when any would be refused, none does. */
@@ -161,20 +169,40 @@ export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShut
 
   checkNames(rooms: readonly unknown[]): asserts rooms is readonly string[] {
     if (!Array.isArray(rooms) || !rooms.every((room) => isValidRoomName(room, this.maxRoomNameLength))) {
-      throw new RoomsError(INVALID_ROOM_NAME(this.maxRoomNameLength));
+      throw this.invalidName();
     }
   }
 
-  private checkCapacity(socket: RoomSocket, rooms: readonly string[]): void {
+  private invalidName(): RoomsError {
+    return new RoomsError(INVALID_ROOM_NAME(this.maxRoomNameLength));
+  }
+
+  private roomLimit(): RoomsError {
+    return new RoomsError(ROOM_LIMIT(this.maxRoomsPerSocket));
+  }
+
+  /** Rooms it is in other than its own id room, whether or not server code took it out of that one. */
+  private roomsBeyondOwn(socket: RoomSocket): number {
     const current = socket.roomSet;
-    // Rooms other than its own id room, whether or not server code took it out of that one.
-    let count = current.has(socket.id) ? current.size - 1 : current.size;
+    return current.has(socket.id) ? current.size - 1 : current.size;
+  }
+
+  private overLimit(socket: RoomSocket, room: string): boolean {
+    // Far from the limit (nearly always) nothing needs a lookup.
+    if (socket.roomSet.size < this.maxRoomsPerSocket) return false;
+    if (room === socket.id || socket.roomSet.has(room)) return false;
+    return this.roomsBeyondOwn(socket) + 1 > this.maxRoomsPerSocket;
+  }
+
+  private checkCapacity(socket: RoomSocket, rooms: readonly string[]): void {
+    let count = this.roomsBeyondOwn(socket);
     if (count + rooms.length <= this.maxRoomsPerSocket) return;
+    const current = socket.roomSet;
     for (let i = 0; i < rooms.length; i++) {
       const room = rooms[i];
       if (room !== socket.id && !current.has(room) && rooms.indexOf(room) === i) count++;
     }
-    if (count > this.maxRoomsPerSocket) throw new RoomsError(ROOM_LIMIT(this.maxRoomsPerSocket));
+    if (count > this.maxRoomsPerSocket) throw this.roomLimit();
   }
 
   // ---- delivery on this server ---------------------------------------------------------------
@@ -225,7 +253,7 @@ export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShut
       case 'count':
         return this.countLocal(target);
       case 'rooms':
-        return [...this.registry.roomNames()];
+        return [...this.roomNames()];
       case 'join':
         return this.joinAll(sockets(), args as string[]);
       case 'leave':
@@ -238,6 +266,10 @@ export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShut
         return this.serverEvents.dispatch(event, eventArgs) ?? NO_ANSWER;
       }
     }
+  }
+
+  roomNames(): Set<string> {
+    return this.registry.roomNames();
   }
 
   serverEvent(event: string, args: unknown[]): void {

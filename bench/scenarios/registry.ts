@@ -1,5 +1,6 @@
 import type { PeerInfo } from '../peers.js';
 import type { Sizes } from '../sizes.js';
+import { median } from '../stats.js';
 import { connect, startClients, startServer, type Row } from './processes.js';
 
 /** Socket `i` is in rooms g(i-4) .. g(i): `sockets` rooms of 5 sockets each. */
@@ -21,9 +22,10 @@ export async function registry(peer: PeerInfo, run: number, sizes: Sizes, profil
     await connect(clients, peer, { url: server.url, count: sockets, joins: windowJoins(sockets) });
     await server.members('g0', 5);
 
-    const joinLeave = await server.child.call<{ ops: number; cpuNs: number }>('joinLeave', {
+    const joinLeaveRates = await server.child.call<number[]>('joinLeave', {
       roomCount: Math.max(1, sockets / 5),
       iterations: sizes.joinLeaveRounds,
+      windows: sizes.joinLeaveWindows,
       profile,
     });
 
@@ -44,7 +46,7 @@ export async function registry(peer: PeerInfo, run: number, sizes: Sizes, profil
       size: sockets,
       run,
       metrics: {
-        joinLeavePerSec: joinLeave.ops / (joinLeave.cpuNs / 1e9),
+        joinLeavePerSec: median(joinLeaveRates),
         smallRoomBroadcastsPerSec: sockets / ((at - start) / 1e9),
         smallRoomCpuUsPerBroadcast: burstCpuNs / sockets / 1000,
         smallRoomLibBroadcastsPerSec: stubbed.broadcasts / (stubbed.cpuNs / 1e9),

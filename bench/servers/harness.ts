@@ -138,27 +138,46 @@ export async function runServer(peer: Peer): Promise<void> {
           wallNs,
         };
       },
-      /** Join+leave through the peer's API on its own sockets: each socket joins a room then leaves it. */
-      async joinLeave({ roomCount, iterations, profile }: { roomCount: number; iterations: number; profile?: string }) {
+      /**
+       * Join+leave through the peer's API on its own sockets: each socket joins a room then leaves
+       * it. Timed in `windows` slices whose median is the figure, so that one garbage collection
+       * landing in a slice does not decide the run.
+       */
+      async joinLeave({
+        roomCount,
+        iterations,
+        windows,
+        profile,
+      }: {
+        roomCount: number;
+        iterations: number;
+        windows: number;
+        profile?: string;
+      }) {
         const ops = peer.roomOps;
         if (ops === undefined) throw new Error('this peer has no rooms');
         const sockets = ops.sockets();
         const names = Array.from({ length: roomCount }, (_, i) => `jl${i}`);
+        let round = 0;
         const run = async (count: number) => {
-          for (let it = 0; it < count; it++) {
-            for (let i = 0; i < sockets.length; i++) ops.join(sockets[i], names[(i + it) % roomCount]);
+          for (let end = round + count; round < end; round++) {
+            for (let i = 0; i < sockets.length; i++) ops.join(sockets[i], names[(i + round) % roomCount]);
             await yieldToLoop();
-            for (let i = 0; i < sockets.length; i++) ops.leave(sockets[i], names[(i + it) % roomCount]);
+            for (let i = 0; i < sockets.length; i++) ops.leave(sockets[i], names[(i + round) % roomCount]);
             await yieldToLoop();
           }
         };
         await run(Math.max(1, Math.floor(iterations / 5)));
         const session = profile === undefined ? undefined : await startProfile();
-        const cpu = process.cpuUsage();
-        const start = performance.now();
-        await run(iterations);
+        const perWindow = Math.max(1, Math.floor(iterations / windows));
+        const rates: number[] = [];
+        for (let w = 0; w < windows; w++) {
+          const cpu = process.cpuUsage();
+          await run(perWindow);
+          rates.push((sockets.length * perWindow) / (cpuNs(cpu) / 1e9));
+        }
         if (session !== undefined) await stopProfile(session, profile!);
-        return { ops: sockets.length * iterations, cpuNs: cpuNs(cpu), wallNs: (performance.now() - start) * 1e6 };
+        return rates;
       },
       /** `count` broadcasts to `room`, `intervalMs` apart; the monotonic time of each emit. */
       async probe({ room, count, intervalMs }: { room: string; count: number; intervalMs: number }) {

@@ -20,6 +20,11 @@ export interface BrokerListener {
   message(channel: string, message: Buffer): void;
   /** The transport went down or came back; while down, publishes fail and nothing arrives. */
   status(up: boolean): void;
+  /**
+   * `mayHavePeers` has just turned true. A listener subscribes no room channels while it is false
+   * (nobody could publish to them), so it subscribes them now; call it before the new peer can publish.
+   */
+  peersPossible(): void;
 }
 
 /** One server's link to the transport. */

@@ -24,6 +24,8 @@ export interface LocalServer {
   /** Runs a cluster-wide operation on this server's sockets; `NO_ANSWER` when there is nothing to answer with. */
   answer(kind: RequestKind, target: Target, args: unknown): unknown;
   serverEvent(event: string, args: unknown[]): void;
+  /** This server's rooms, without the sockets' own id rooms. */
+  roomNames(): Iterable<string>;
 }
 
 /** What `LocalServer.answer` returns when this server has nothing to say (a server event with no handler). */
@@ -60,6 +62,8 @@ export class ClusterNode
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private lastBeat = 0;
   private warnedDown = false;
+  /** Whether room channels were ever subscribed; until then a deleted room has nothing to unsubscribe. */
+  private routesRooms = false;
   private readonly logger = new Logger('RoomsCluster');
 
   constructor(
@@ -106,7 +110,9 @@ export class ClusterNode
   // ---- room channels ---------------------------------------------------------------------------
 
   roomCreated(room: string): void {
-    if (this.connection === undefined || !routable(room)) return;
+    // A server alone on its broker skips the subscription: nothing could arrive on it (`peersPossible`).
+    if (this.connection === undefined || !this.connection.mayHavePeers || !routable(room)) return;
+    this.routesRooms = true;
     const subscribing = this.connection.subscribe(roomChannel(room));
     if (subscribing === undefined) return;
     const tracked: Promise<void> = subscribing.then(
@@ -120,7 +126,7 @@ export class ClusterNode
   }
 
   roomDeleted(room: string): void {
-    if (this.connection === undefined || !routable(room)) return;
+    if (this.connection === undefined || !this.routesRooms || !routable(room)) return;
     this.pendingSubscriptions.delete(room);
     this.connection.unsubscribe(roomChannel(room))?.catch((error: unknown) => {
       this.logger.warn(`unsubscribe from room "${room}" failed: ${String(error)}`);
@@ -139,6 +145,11 @@ export class ClusterNode
       if (subscription !== undefined) pending.push(subscription);
     }
     return pending.length === 0 ? RESOLVED : Promise.all(pending).then(() => undefined);
+  }
+
+  /** `subscribed` for one room. */
+  subscribedTo(room: string): Promise<void> {
+    return this.pendingSubscriptions.size === 0 ? RESOLVED : (this.pendingSubscriptions.get(room) ?? RESOLVED);
   }
 
   private settled(room: string, subscription: Promise<void>): void {
@@ -228,6 +239,10 @@ export class ClusterNode
         this.ackRequests.get(message.q)?.forget(message.n);
         return;
     }
+  }
+
+  peersPossible(): void {
+    for (const room of this.local.roomNames()) this.roomCreated(room);
   }
 
   status(up: boolean): void {

@@ -31,6 +31,9 @@ export class InMemoryBroker implements Broker {
   connect(listener: BrokerListener): BrokerConnection {
     const connection = new InMemoryConnection(listener, this.connections);
     this.connections.add(connection);
+    if (this.connections.size === 2) {
+      for (const other of this.connections) if (other !== connection) other.listener.peersPossible();
+    }
     return connection;
   }
 }

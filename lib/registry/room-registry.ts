@@ -21,21 +21,39 @@ export interface RoomEvents {
   'delete-room': [room: string];
 }
 
+/** Who must hear of every room this server opens or closes, before any event listener: the cluster's routing. */
+export interface RoomLifecycle {
+  roomCreated(room: string): void;
+  roomDeleted(room: string): void;
+}
+
+/**
+ * A room's members here. A room of one holds that member itself: every socket's own id room is
+ * such a room, and a Set for each would cost ~150 bytes per connection.
+ */
+type Members<M> = M | Set<M>;
+
+/** Empty member Sets kept for the next rooms: short-lived rooms would otherwise make one Set of garbage each. */
+const SPARE_SETS = 1024;
+
+const EVENTS: ReadonlySet<string | symbol> = new Set(['create-room', 'join-room', 'leave-room', 'delete-room']);
+
 /**
  * This server's rooms: room -> members here, and (on each member) member -> rooms. Every
  * operation costs what it touches, never the total number of rooms or members.
  */
 export class RoomRegistry<M extends RoomMember> extends EventEmitter<RoomEvents> {
-  private readonly rooms = new Map<string, Set<M>>();
+  private readonly rooms = new Map<string, Members<M>>();
   private readonly members = new Map<string, M>();
+  private readonly spareSets: Set<M>[] = [];
   private selectionEpoch = 0;
-  /** Whether anyone listens to join-room / leave-room: joins and leaves are hot enough to skip emitting. */
-  private membershipWatched = false;
+  /** Whether anyone listens to the room events: joins and leaves are hot enough to skip emitting. */
+  private watched = false;
 
-  constructor() {
+  constructor(private readonly lifecycle?: RoomLifecycle) {
     super();
     (this as EventEmitter).on('newListener', (event: string | symbol) => {
-      if (event === 'join-room' || event === 'leave-room') this.membershipWatched = true;
+      if (EVENTS.has(event)) this.watched = true;
     });
   }
 
@@ -54,21 +72,58 @@ export class RoomRegistry<M extends RoomMember> extends EventEmitter<RoomEvents>
   /** Registers a member and puts it in the room named by its id. */
   add(member: M): void {
     this.members.set(member.id, member);
-    this.addToRoom(member, member.id);
+    this.joinRoom(member, member.id);
   }
 
   /** Takes a member out of every room, its own included, and forgets it. */
   remove(member: M): void {
-    for (const room of member.roomSet) this.removeFromRoom(member, room);
+    for (const room of member.roomSet) this.leaveRoom(member, room);
     this.members.delete(member.id);
   }
 
   join(member: M, rooms: readonly string[]): void {
-    for (const room of rooms) this.addToRoom(member, room);
+    for (const room of rooms) this.joinRoom(member, room);
   }
 
   leave(member: M, rooms: readonly string[]): void {
-    for (const room of rooms) this.removeFromRoom(member, room);
+    for (const room of rooms) this.leaveRoom(member, room);
+  }
+
+  joinRoom(member: M, room: string): void {
+    const roomSet = member.roomSet;
+    // One hash lookup where `has` then `add` would be two.
+    const before = roomSet.size;
+    if (roomSet.add(room).size === before) return;
+    const members = this.rooms.get(room);
+    if (members === undefined) {
+      this.rooms.set(room, member);
+      this.lifecycle?.roomCreated(room);
+      if (this.watched) this.emit('create-room', room);
+    } else if (members instanceof Set) {
+      members.add(member);
+    } else {
+      const set = this.spareSets.pop() ?? new Set<M>();
+      set.add(members).add(member);
+      this.rooms.set(room, set);
+    }
+    if (this.watched) this.emit('join-room', room, member.id);
+  }
+
+  leaveRoom(member: M, room: string): void {
+    const roomSet = member.roomSet;
+    if (!roomSet.delete(room)) return;
+    const members = this.rooms.get(room)!;
+    let empty = members === member;
+    if (members instanceof Set) {
+      members.delete(member);
+      empty = members.size === 0;
+      if (empty && this.spareSets.length < SPARE_SETS) this.spareSets.push(members);
+    }
+    if (this.watched) this.emit('leave-room', room, member.id);
+    if (!empty) return;
+    this.rooms.delete(room);
+    this.lifecycle?.roomDeleted(room);
+    if (this.watched) this.emit('delete-room', room);
   }
 
   /** Room names here, without the members' own id rooms. */
@@ -87,13 +142,15 @@ export class RoomRegistry<M extends RoomMember> extends EventEmitter<RoomEvents>
   forEachTarget(rooms: readonly string[], except: readonly string[], visit: (member: M) => void): void {
     if (except.length === 0 && rooms.length === 1) {
       const members = this.rooms.get(rooms[0]);
-      if (members !== undefined) for (const member of members) visit(member);
+      if (members instanceof Set) for (const member of members) visit(member);
+      else if (members !== undefined) visit(members);
       return;
     }
     const mark = ++this.selectionEpoch;
     for (const room of except) {
       const members = this.rooms.get(room);
-      if (members !== undefined) for (const member of members) member.selectionMark = mark;
+      if (members instanceof Set) for (const member of members) member.selectionMark = mark;
+      else if (members !== undefined) members.selectionMark = mark;
     }
     if (rooms.length === 0) {
       for (const member of this.members.values()) if (member.selectionMark !== mark) visit(member);
@@ -101,11 +158,15 @@ export class RoomRegistry<M extends RoomMember> extends EventEmitter<RoomEvents>
     }
     for (const room of rooms) {
       const members = this.rooms.get(room);
-      if (members === undefined) continue;
-      for (const member of members) {
-        if (member.selectionMark === mark) continue;
-        member.selectionMark = mark;
-        visit(member);
+      if (members instanceof Set) {
+        for (const member of members) {
+          if (member.selectionMark === mark) continue;
+          member.selectionMark = mark;
+          visit(member);
+        }
+      } else if (members !== undefined && members.selectionMark !== mark) {
+        members.selectionMark = mark;
+        visit(members);
       }
     }
   }
@@ -115,29 +176,5 @@ export class RoomRegistry<M extends RoomMember> extends EventEmitter<RoomEvents>
     const selected: M[] = [];
     this.forEachTarget(rooms, except, (member) => selected.push(member));
     return selected;
-  }
-
-  private addToRoom(member: M, room: string): void {
-    if (member.roomSet.has(room)) return;
-    let members = this.rooms.get(room);
-    if (members === undefined) {
-      members = new Set();
-      this.rooms.set(room, members);
-      this.emit('create-room', room);
-    }
-    members.add(member);
-    member.roomSet.add(room);
-    if (this.membershipWatched) this.emit('join-room', room, member.id);
-  }
-
-  private removeFromRoom(member: M, room: string): void {
-    const members = this.rooms.get(room);
-    if (members === undefined || !members.delete(member)) return;
-    member.roomSet.delete(room);
-    if (this.membershipWatched) this.emit('leave-room', room, member.id);
-    if (members.size === 0) {
-      this.rooms.delete(room);
-      this.emit('delete-room', room);
-    }
   }
 }

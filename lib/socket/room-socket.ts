@@ -4,7 +4,6 @@ import type { Subscription } from 'rxjs';
 import type { BroadcastOperator } from '../broadcast/broadcast-operator.js';
 import type { AckCollector } from '../broadcast/ack-collector.js';
 import type { RoomMember } from '../registry/room-registry.js';
-import { toRoomList } from '../registry/room-names.js';
 import type { RoomsServer } from '../rooms.server.js';
 import { inboundFrame, withReplyId } from '../adapter/inbound-frame.js';
 import { createSocketId } from './socket-id.js';
@@ -70,12 +69,12 @@ export class RoomSocket extends WebSocket implements RoomMember {
 
   /** Resolves once broadcasts to those rooms reach this socket. All or nothing for an array. */
   join(rooms: string | readonly string[]): Promise<void> {
-    return this.server.join(this, toRoomList(rooms));
+    return this.server.join(this, rooms);
   }
 
   /** Leaving a room it is not in does nothing. */
   leave(rooms: string | readonly string[]): Promise<void> {
-    return this.server.leave(this, toRoomList(rooms));
+    return this.server.leave(this, rooms);
   }
 
   /** Broadcast to rooms, this socket excluded. */

@@ -17,7 +17,7 @@ import { MISSING_MODULE } from '../rooms.messages.js';
 import type { RoomsAdapterOptions } from '../rooms.options.js';
 import { RoomsServer } from '../rooms.server.js';
 import { handshakeOf } from '../socket/handshake.js';
-import { RoomSocket, type DisconnectReason } from '../socket/room-socket.js';
+import { RoomSocket, type DisconnectCallback, type DisconnectReason } from '../socket/room-socket.js';
 import { Heartbeat, markAlive } from './heartbeat.js';
 import { routeFrame } from './message-router.js';
 import { emitWithExceptionFrames, isNest11, supplyDisconnectReason } from './nest11.js';
@@ -48,7 +48,9 @@ function onClose(this: WebSocket): void {
   // Kept on the socket for Nest 11's `handleDisconnect`, which is not handed the reason (./nest11.ts).
   const reason: DisconnectReason = (socket.closeReason ??= 'transport close');
   socket.server.detach(socket, reason, () => {
-    if (socket.disconnectCallbacks !== undefined) for (const callback of socket.disconnectCallbacks) callback(reason);
+    const callbacks = socket.disconnectCallbacks;
+    if (typeof callbacks === 'function') callbacks(reason);
+    else if (callbacks !== undefined) for (const callback of callbacks) callback(reason);
   });
 }
 
@@ -108,10 +110,13 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
   }
 
   /** Nest's `handleDisconnect` callback, run after the disconnect hooks, when the socket is in no room. */
-  bindClientDisconnect(client: RoomSocket, callback: (reason: DisconnectReason) => void): void {
-    // Exactly sized: a pushed-to array would reserve room for 16 more on every socket.
+  bindClientDisconnect(client: RoomSocket, callback: DisconnectCallback): void {
+    // One gateway's callback is kept as is; more make an exactly sized array (a pushed-to one
+    // would reserve room for 16 more on every socket).
     const callbacks = client.disconnectCallbacks;
-    client.disconnectCallbacks = callbacks === undefined ? [callback] : [...callbacks, callback];
+    if (callbacks === undefined) client.disconnectCallbacks = callback;
+    else
+      client.disconnectCallbacks = typeof callbacks === 'function' ? [callbacks, callback] : [...callbacks, callback];
   }
 
   /** Nest's `@SubscribeMessage` handlers for this client. */

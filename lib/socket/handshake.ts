@@ -10,6 +10,35 @@ export interface Handshake {
   readonly headers: IncomingHttpHeaders;
 }
 
+/**
+ * Most of what a handshake holds repeats from one connection to the next (host, origin,
+ * user-agent, upgrade, the path, the address behind a proxy) yet arrives as fresh strings each
+ * time: equal values are kept as one string. Bounded, so that values that never repeat cannot
+ * grow it without end; headers that differ per connection are not offered.
+ */
+const shared = new Map<string, string>();
+const MAX_SHARED = 1024;
+const MAX_SHARED_LENGTH = 512;
+const PER_CONNECTION = new Set(['sec-websocket-key', 'cookie', 'authorization']);
+
+function share(value: string): string {
+  if (value.length > MAX_SHARED_LENGTH) return value;
+  const known = shared.get(value);
+  if (known !== undefined) return known;
+  if (shared.size < MAX_SHARED) shared.set(value, value);
+  return value;
+}
+
 export function handshakeOf(request: IncomingMessage): Handshake {
-  return { address: request.socket.remoteAddress ?? '', url: request.url ?? '', headers: request.headers };
+  const headers = request.headers;
+  for (const name in headers) {
+    const value = headers[name];
+    if (typeof value === 'string' && !PER_CONNECTION.has(name)) headers[name] = share(value);
+  }
+  const url = request.url ?? '';
+  return {
+    address: share(request.socket.remoteAddress ?? ''),
+    url: url.includes('?') ? url : share(url),
+    headers,
+  };
 }

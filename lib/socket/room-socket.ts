@@ -12,6 +12,9 @@ import type { Handshake } from './handshake.js';
 /** Why a socket went away, as `@OnDisconnecting`, `@OnDisconnect` and `handleDisconnect` see it. */
 export type DisconnectReason = 'transport close' | 'server disconnect' | 'server shutting down' | 'ping timeout';
 
+/** @internal Nest's `handleDisconnect` callback of one gateway for one socket. */
+export type DisconnectCallback = (reason: DisconnectReason) => void;
+
 const EXCEPTION_FRAME_START = '{"event":"exception"';
 
 /**
@@ -43,8 +46,8 @@ export class RoomSocket extends WebSocket implements RoomMember {
   pendingAcks: Map<number, AckCollector> | undefined;
   /** @internal Nest's handlers for this client (one list for all gateways on its path). */
   handlers: WsMessageHandler[] | undefined;
-  /** @internal Nest's `handleDisconnect` callbacks, one per gateway. */
-  disconnectCallbacks: Array<(reason: DisconnectReason) => void> | undefined;
+  /** @internal Nest's `handleDisconnect` callback, or callbacks when several gateways share its path. */
+  disconnectCallbacks: DisconnectCallback | DisconnectCallback[] | undefined;
   /** @internal frames whose handlers are still running. */
   pendingFrames = 0;
   /** @internal replies still streaming, cut when the socket closes. */

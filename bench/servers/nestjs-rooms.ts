@@ -1,30 +1,20 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import {
-  MessageBody,
-  SubscribeMessage,
-  WebSocketGateway,
-  type OnGatewayConnection,
-  type OnGatewayDisconnect,
-} from '@nestjs/websockets';
-import { JoinRoom, RoomService, RoomsAdapter, RoomsModule, type RoomSocket } from '../../lib/index.js';
+import { MessageBody, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
+import type { Server } from 'ws';
+import { JoinRoom, RoomService, RoomsAdapter, RoomsModule, RoomSocket } from '../../lib/index.js';
 import { RedisBroker } from '../../lib/redis/index.js';
 import { runServer } from './harness.js';
 import type { Peer, WsTransport } from './peer.js';
 
-/** nestjs-rooms as an app uses it: a `@JoinRoom` handler that replies, and `rooms.to(room).emit`. */
+/**
+ * nestjs-rooms as an app uses it: a `@JoinRoom` handler that replies, and `rooms.to(room).emit`.
+ * The harness reaches the sockets through `ws`'s own client set, as it does for the other `ws` peers.
+ */
 @WebSocketGateway({ path: '/ws' })
-class BenchGateway implements OnGatewayConnection, OnGatewayDisconnect {
-  readonly sockets = new Set<RoomSocket>();
-
-  handleConnection(socket: RoomSocket): void {
-    this.sockets.add(socket);
-  }
-
-  handleDisconnect(socket: RoomSocket): void {
-    this.sockets.delete(socket);
-  }
+class BenchGateway {
+  @WebSocketServer() server!: Server<typeof RoomSocket>;
 
   @SubscribeMessage('join')
   @JoinRoom((rooms: string | string[]) => rooms)
@@ -54,9 +44,9 @@ const peer: Peer = {
   },
   members: (room) => rooms.in(room).local.count(),
   broadcast: (room, data) => rooms.to(room).emit('tick', data),
-  transports: () => gateway.sockets as unknown as Set<WsTransport>,
+  transports: () => gateway.server.clients as unknown as Set<WsTransport>,
   roomOps: {
-    sockets: () => [...gateway.sockets],
+    sockets: () => [...gateway.server.clients],
     join: (socket: RoomSocket, room: string) => socket.join(room),
     leave: (socket: RoomSocket, room: string) => socket.leave(room),
   },

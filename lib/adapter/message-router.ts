@@ -1,4 +1,4 @@
-import { Logger, type WsMessageHandler } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { Subscription } from 'rxjs';
 import { WebSocket, type RawData } from 'ws';
 import {
@@ -14,6 +14,7 @@ import {
   UNKNOWN_EVENT,
 } from '../rooms.messages.js';
 import type { RoomSocket } from '../socket/room-socket.js';
+import { handlerFor, type BoundHandler } from './handler-table.js';
 import { inboundFrame } from './inbound-frame.js';
 import { exceptionFrame, replyFrame } from './replies.js';
 
@@ -51,7 +52,7 @@ export function routeFrame(this: WebSocket, raw: RawData, isBinary: boolean): vo
     return;
   }
   if (typeof event !== 'string') return refuse(socket, NO_EVENT, id);
-  const handler = socket.handlers?.find((candidate) => candidate.message === event);
+  const handler = handlerFor(socket, event);
   if (handler === undefined) return refuse(socket, UNKNOWN_EVENT(event.slice(0, 100)), id);
   // A client that sends faster than its handlers finish is answered, not queued without end.
   if (socket.pendingFrames >= socket.server.maxPendingFrames) {
@@ -63,7 +64,7 @@ export function routeFrame(this: WebSocket, raw: RawData, isBinary: boolean): vo
   else inboundFrame.run({ socket, event, id }, runHandler, socket, handler, data, event, id);
 }
 
-function runHandler(socket: RoomSocket, handler: WsMessageHandler, data: unknown, event: string, id: FrameId): void {
+function runHandler(socket: RoomSocket, handler: BoundHandler, data: unknown, event: string, id: FrameId): void {
   const replies = new Subscription();
   let finished = false;
   socket.pendingFrames++;
@@ -75,7 +76,7 @@ function runHandler(socket: RoomSocket, handler: WsMessageHandler, data: unknown
     if (open !== undefined && open.delete(replies) && open.size === 0) socket.openReplies = undefined;
   };
   replies.add(
-    socket.server.resultTransform!(handler.callback(data, event)).subscribe({
+    socket.server.resultTransform!(handler(data, event)).subscribe({
       next(value) {
         if (value === null || value === undefined || socket.readyState !== WebSocket.OPEN) return;
         let frame: string;

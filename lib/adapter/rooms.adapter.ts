@@ -18,6 +18,7 @@ import type { RoomsAdapterOptions } from '../rooms.options.js';
 import { RoomsServer } from '../rooms.server.js';
 import { handshakeOf } from '../socket/handshake.js';
 import { RoomSocket, type DisconnectCallback, type DisconnectReason } from '../socket/room-socket.js';
+import { bindHandlers } from './handler-table.js';
 import { Heartbeat, markAlive } from './heartbeat.js';
 import { routeFrame } from './message-router.js';
 import { emitWithExceptionFrames, isNest11, supplyDisconnectReason } from './nest11.js';
@@ -125,9 +126,7 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
     handlers: WsMessageHandler[],
     transform: (data: unknown) => Observable<unknown>,
   ): void {
-    // Called once per gateway on the client's path: their handlers form one list, so that an
-    // unknown event is only answered as such when no gateway has it.
-    client.handlers = client.handlers === undefined ? handlers : [...client.handlers, ...handlers];
+    bindHandlers(client, handlers);
     client.server.resultTransform ??= transform;
   }
 

@@ -1,10 +1,10 @@
 import { WebSocket } from 'ws';
-import type { WsMessageHandler } from '@nestjs/common';
 import type { Subscription } from 'rxjs';
 import type { BroadcastOperator } from '../broadcast/broadcast-operator.js';
 import type { AckCollector } from '../broadcast/ack-collector.js';
 import type { RoomMember } from '../registry/room-registry.js';
 import type { RoomsServer } from '../rooms.server.js';
+import type { BoundHandler } from '../adapter/handler-table.js';
 import { inboundFrame, withReplyId } from '../adapter/inbound-frame.js';
 import { createSocketId } from './socket-id.js';
 import type { Handshake } from './handshake.js';
@@ -44,8 +44,10 @@ export class RoomSocket extends WebSocket implements RoomMember {
   deflate = false;
   /** @internal `emitWithAck` requests it has yet to answer, created on first use. */
   pendingAcks: Map<number, AckCollector> | undefined;
-  /** @internal Nest's handlers for this client (one list for all gateways on its path). */
-  handlers: WsMessageHandler[] | undefined;
+  /** @internal the events it has handlers for, shared by the clients of its path (adapter/handler-table.ts). */
+  handlerEvents: readonly string[] | undefined;
+  /** @internal Nest's handlers bound to this client, in the order of `handlerEvents`. */
+  handlerCallbacks: BoundHandler[] | undefined;
   /** @internal Nest's `handleDisconnect` callback, or callbacks when several gateways share its path. */
   disconnectCallbacks: DisconnectCallback | DisconnectCallback[] | undefined;
   /** @internal frames whose handlers are still running. */

@@ -78,4 +78,44 @@ describe('RoomRegistry', () => {
     ]);
     assert.equal(registry.roomCount, 0);
   });
+
+  it('a room grows from one member to many and back, and a room made afterwards starts clean', () => {
+    const lifecycle: string[] = [];
+    const registry = new RoomRegistry<Member>({
+      roomCreated: (room) => lifecycle.push(`+${room}`),
+      roomDeleted: (room) => lifecycle.push(`-${room}`),
+    });
+    const [a, b, c] = ['a', 'b', 'c'].map((id) => new Member(id));
+    for (const member of [a, b, c]) registry.add(member);
+    const ids = (rooms: string[], except: string[] = []) =>
+      registry
+        .select(rooms, except)
+        .map((m) => m.id)
+        .sort();
+
+    registry.join(a, ['x']);
+    assert.deepEqual(ids(['x']), ['a']);
+    assert.deepEqual(ids(['x', 'a']), ['a'], 'a room of one and its own id room select it once');
+    assert.deepEqual(ids([], ['x']), ['b', 'c']);
+    registry.join(b, ['x']);
+    registry.join(c, ['x']);
+    assert.deepEqual(ids(['x']), ['a', 'b', 'c']);
+    assert.deepEqual(ids(['x'], ['b']), ['a', 'c']);
+    registry.leave(a, ['x']);
+    registry.leave(b, ['x']);
+    assert.deepEqual(ids(['x']), ['c']);
+    registry.leave(c, ['x']);
+    assert.deepEqual(ids(['x']), []);
+    assert.deepEqual([...registry.roomNames()], []);
+
+    // The emptied member set of x may serve y: it must hold only y's members.
+    registry.join(b, ['y']);
+    registry.join(c, ['y']);
+    assert.deepEqual(ids(['y']), ['b', 'c']);
+    assert.deepEqual(ids(['x']), []);
+    assert.deepEqual(lifecycle, ['+a', '+b', '+c', '+x', '-x', '+y']);
+    for (const member of [a, b, c]) registry.remove(member);
+    assert.equal(registry.roomCount, 0);
+    assert.deepEqual(lifecycle.slice(6), ['-a', '-b', '-c', '-y']);
+  });
 });

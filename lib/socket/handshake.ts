@@ -19,7 +19,17 @@ export interface Handshake {
 const shared = new Map<string, string>();
 const MAX_SHARED = 1024;
 const MAX_SHARED_LENGTH = 512;
-const PER_CONNECTION = new Set(['sec-websocket-key', 'cookie', 'authorization']);
+const PER_CONNECTION = new Set([
+  'sec-websocket-key',
+  'cookie',
+  'authorization',
+  'x-request-id',
+  'x-correlation-id',
+  'traceparent',
+  'tracestate',
+  'x-amzn-trace-id',
+  'cf-ray',
+]);
 
 function share(value: string): string {
   if (value.length > MAX_SHARED_LENGTH) return value;

@@ -181,28 +181,25 @@ export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShut
     return new RoomsError(ROOM_LIMIT(this.maxRoomsPerSocket));
   }
 
-  /** Rooms it is in other than its own id room, whether or not server code took it out of that one. */
-  private roomsBeyondOwn(socket: RoomSocket): number {
+  /**
+   * Whether joining `rooms` would take the socket past `maxRoomsPerSocket`: rooms it is in other
+   * than its own id room (whether or not server code took it out of that one), plus the new ones.
+   */
+  private overLimit(socket: RoomSocket, rooms: string | readonly string[]): boolean {
     const current = socket.roomSet;
-    return current.has(socket.id) ? current.size - 1 : current.size;
-  }
-
-  private overLimit(socket: RoomSocket, room: string): boolean {
     // Far from the limit (nearly always) nothing needs a lookup.
-    if (socket.roomSet.size < this.maxRoomsPerSocket) return false;
-    if (room === socket.id || socket.roomSet.has(room)) return false;
-    return this.roomsBeyondOwn(socket) + 1 > this.maxRoomsPerSocket;
+    if (current.size + (typeof rooms === 'string' ? 1 : rooms.length) <= this.maxRoomsPerSocket) return false;
+    const list = typeof rooms === 'string' ? [rooms] : rooms;
+    let count = current.has(socket.id) ? current.size - 1 : current.size;
+    for (let i = 0; i < list.length; i++) {
+      const room = list[i];
+      if (room !== socket.id && !current.has(room) && list.indexOf(room) === i) count++;
+    }
+    return count > this.maxRoomsPerSocket;
   }
 
   private checkCapacity(socket: RoomSocket, rooms: readonly string[]): void {
-    let count = this.roomsBeyondOwn(socket);
-    if (count + rooms.length <= this.maxRoomsPerSocket) return;
-    const current = socket.roomSet;
-    for (let i = 0; i < rooms.length; i++) {
-      const room = rooms[i];
-      if (room !== socket.id && !current.has(room) && rooms.indexOf(room) === i) count++;
-    }
-    if (count > this.maxRoomsPerSocket) throw this.roomLimit();
+    if (this.overLimit(socket, rooms)) throw this.roomLimit();
   }
 
   // ---- delivery on this server ---------------------------------------------------------------
@@ -210,16 +207,14 @@ export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShut
   /** The hot path: one encoded event written to every selected socket of this server. */
   deliver(target: Target, encoded: EncodedEvent, flags: WriteFlags): void {
     const limits = this.writeLimits;
-    this.registry.forEachTarget(target.r, target.x, (socket) =>
-      writeEvent(socket, encoded, flags, socket.deflate, limits),
-    );
+    this.registry.forEachTarget(target.r, target.x, (socket) => writeEvent(socket, encoded, flags, limits));
   }
 
   /** Writes an ack-carrying event to the selected sockets; each one's answer goes to `sink`. */
   deliverWithAck(target: Target, encoded: EncodedEvent, flags: WriteFlags, ack: number, sink: AckSink): number {
     let count = 0;
     for (const socket of this.registry.select(target.r, target.x)) {
-      if (!writeEvent(socket, encoded, flags, socket.deflate, this.writeLimits)) continue;
+      if (!writeEvent(socket, encoded, flags, this.writeLimits)) continue;
       (socket.pendingAcks ??= new Map()).set(ack, sink);
       count++;
     }
@@ -240,7 +235,7 @@ export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShut
   }
 
   sendTo(socket: RoomSocket, event: string, data: unknown): void {
-    writeEvent(socket, encodeEvent(event, data), DEFAULT_FLAGS, socket.deflate, this.writeLimits);
+    writeEvent(socket, encodeEvent(event, data), DEFAULT_FLAGS, this.writeLimits);
   }
 
   // ---- what other servers ask of this one ----------------------------------------------------

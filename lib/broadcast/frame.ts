@@ -102,13 +102,7 @@ export function negotiatedDeflate(socket: WebSocket): boolean {
  * (so writing past it would reorder frames), goes through `ws.send` with the shared JSON bytes.
  * Returns whether the event was handed to the socket.
  */
-export function writeEvent(
-  socket: WebSocket,
-  encoded: EncodedEvent,
-  flags: WriteFlags,
-  deflate: boolean,
-  limits: WriteLimits,
-): boolean {
+export function writeEvent(socket: RoomSocket, encoded: EncodedEvent, flags: WriteFlags, limits: WriteLimits): boolean {
   if (socket.readyState !== WebSocket.OPEN) return false;
   const internals = socket as unknown as WsInternals;
   const transport = internals._socket;
@@ -121,7 +115,7 @@ export function writeEvent(
   }
   const busy = senderBusy(sender);
   if (flags.volatile && (busy || buffered > limits.low)) return false;
-  if (busy || (deflate && flags.compress)) {
+  if (busy || (socket.deflate && flags.compress)) {
     socket.send(encoded.payload, { binary: false, compress: flags.compress });
     return true;
   }
@@ -134,8 +128,8 @@ export function writeEvent(
  * closed with 1013. Its close frame waits behind the unread data, so the connection is cut if the
  * peer does not take it within a grace period; either way it then leaves its rooms.
  */
-function shedSlowConsumer(socket: WebSocket): void {
-  (socket as RoomSocket).closeReason ??= 'server disconnect';
+function shedSlowConsumer(socket: RoomSocket): void {
+  socket.closeReason ??= 'server disconnect';
   socket.close(1013, 'slow consumer');
   setTimeout(() => socket.terminate(), SLOW_CONSUMER_GRACE).unref();
 }

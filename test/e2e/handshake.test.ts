@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { RoomsServer } from '../../lib/rooms.server.js';
 import { startApp, type TestApp } from '../support/app.js';
 import { ChatModule } from '../support/chat.fixture.js';
 import { closeAll, TestClient } from '../support/client.js';
@@ -23,7 +22,7 @@ describe('socket.handshake', () => {
         }),
       ),
     );
-    const handshakes = clients.map((client) => app.app.get(RoomsServer).registry.getMember(client.id)!.handshake);
+    const handshakes = clients.map((client) => app.socket(client.id).handshake);
     assert.deepEqual(
       handshakes.map((h) => [h.url, h.headers['x-user'], h.headers.cookie, h.headers['user-agent']]),
       [

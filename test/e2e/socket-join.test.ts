@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RoomsError, type RoomSocket } from '../../lib/index.js';
 import { INVALID_ROOM_NAME } from '../../lib/rooms.messages.js';
-import { RoomsServer } from '../../lib/rooms.server.js';
 import { startApp, type TestApp } from '../support/app.js';
 import { ChatModule } from '../support/chat.fixture.js';
 import { TestClient } from '../support/client.js';
@@ -16,7 +15,7 @@ describe('socket.join / socket.leave from server code, one room at a time', () =
   before(async () => {
     app = await startApp(ChatModule);
     client = await TestClient.connect(app.url('/chat'));
-    socket = app.app.get(RoomsServer).registry.getMember(client.id)!;
+    socket = app.socket(client.id);
   });
   after(async () => {
     await client.close();
@@ -48,7 +47,7 @@ describe('socket.join / socket.leave from server code, one room at a time', () =
 
   it('a room of one grows and shrinks through its own id room, and it still reaches its socket', async () => {
     const other = await TestClient.connect(app.url('/chat'));
-    const otherSocket = app.app.get(RoomsServer).registry.getMember(other.id)!;
+    const otherSocket = app.socket(other.id);
     // Server code may put another socket in a socket's id room: from one member to two and back.
     await otherSocket.join(socket.id);
     app.rooms.to(socket.id).emit('both', 2);

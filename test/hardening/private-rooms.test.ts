@@ -160,7 +160,7 @@ function assertException(frame: Frame, message: string): void {
 
 /** The server's view of one socket's rooms. */
 function roomsOf(app: TestApp, id: string): string[] {
-  return [...app.app.get(RoomsServer).registry.getMember(id)!.rooms].sort();
+  return [...app.socket(id).rooms].sort();
 }
 
 /** Members of a room on this server. */
@@ -181,7 +181,7 @@ async function untilForgotten(app: TestApp, ids: readonly string[]): Promise<voi
 /** Each client's very next frame is a marker sent to it alone: it had received nothing else. */
 async function assertNothingMore(app: TestApp, ...clients: Watched[]): Promise<void> {
   for (const watched of clients) {
-    app.app.get(RoomsServer).registry.getMember(watched.id)!.sendEvent('marker');
+    app.socket(watched.id).sendEvent('marker');
     assert.deepEqual(await watched.client.next(), { event: 'marker' }, `${watched.id} received something`);
   }
 }

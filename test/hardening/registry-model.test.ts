@@ -566,7 +566,7 @@ describe('registry model check', () => {
   it('maxRoomsPerSocket still holds after server code took a socket out of its own id room', async () => {
     const client = await TestClient.connect(app.url('/model'));
     await app.rooms.in(client.id).socketsLeave(client.id);
-    const socket = app.app.get(RoomsServer).registry.getMember(client.id)!;
+    const socket = app.socket(client.id);
     assert.deepEqual([...socket.rooms], []);
     const rooms = POOL.slice(0, MAX_ROOMS + 1);
     const answer = await ask(client, { event: 'join', data: { rooms } });

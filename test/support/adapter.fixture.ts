@@ -19,8 +19,7 @@ import {
   type RoomSocket,
   type RoomsAdapterOptions,
 } from '../../lib/index.js';
-import { RoomsServer } from '../../lib/rooms.server.js';
-import type { TestApp } from './app.js';
+import { listenWith, type TestApp } from './app.js';
 
 /** `promise`, or a rejection naming `what` when it has not settled within `ms` (a guard, not a sleep). */
 export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -245,20 +244,7 @@ export interface AdapterTestApp extends TestApp {
 export async function startAdapterApp(module: Type, options: RoomsAdapterOptions = {}): Promise<AdapterTestApp> {
   const app: INestApplication = await NestFactory.create(module, { logger: false });
   const adapter = new RoomsAdapter(app, options);
-  app.useWebSocketAdapter(adapter);
-  await app.listen(0, '127.0.0.1');
-  const { port } = app.getHttpServer().address() as { port: number };
-  const server = app.get(RoomsServer);
-  return {
-    app,
-    adapter,
-    recorder: app.get(Recorder),
-    rooms: app.get(RoomService),
-    port,
-    url: (path = '/') => `ws://127.0.0.1:${port}${path}`,
-    registrySize: () => ({ rooms: server.registry.roomCount, sockets: server.registry.memberCount }),
-    close: () => app.close(),
-  };
+  return { ...(await listenWith(app, adapter)), adapter, recorder: app.get(Recorder) };
 }
 
 // ---- Fastify ----------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { RoomsAdapter, RoomService, type RoomsAdapterOptions } from '../../lib/index.js';
+import { RoomsAdapter, RoomService, type RoomsAdapterOptions, type RoomSocket } from '../../lib/index.js';
 import { RoomsServer } from '../../lib/rooms.server.js';
 
 export interface TestApp {
@@ -10,6 +10,8 @@ export interface TestApp {
   /** `ws://127.0.0.1:<port><path>` of the app's HTTP server. */
   url(path?: string): string;
   port: number;
+  /** The server side of a connected client. */
+  socket(id: string): RoomSocket;
   /** This app's registry counters, for leak checks. */
   registrySize(): { rooms: number; sockets: number };
   close(): Promise<void>;
@@ -18,15 +20,25 @@ export interface TestApp {
 /** Boots a Nest app on 127.0.0.1, port 0, with the rooms adapter. */
 export async function startApp(module: Type, adapterOptions: RoomsAdapterOptions = {}): Promise<TestApp> {
   const app = await NestFactory.create(module, { logger: false });
-  app.useWebSocketAdapter(new RoomsAdapter(app, adapterOptions));
+  return listenWith(app, new RoomsAdapter(app, adapterOptions));
+}
+
+/** Makes `adapter` the app's WebSocket adapter and listens on 127.0.0.1, port 0. */
+export async function listenWith(app: INestApplication, adapter: RoomsAdapter): Promise<TestApp> {
+  app.useWebSocketAdapter(adapter);
   await app.listen(0, '127.0.0.1');
-  const address = app.getHttpServer().address() as { port: number };
+  const { port } = app.getHttpServer().address() as { port: number };
   const server = app.get(RoomsServer);
   return {
     app,
     rooms: app.get(RoomService),
-    port: address.port,
-    url: (path = '/') => `ws://127.0.0.1:${address.port}${path}`,
+    port,
+    url: (path = '/') => `ws://127.0.0.1:${port}${path}`,
+    socket: (id) => {
+      const socket = server.registry.getMember(id);
+      if (socket === undefined) throw new Error(`no socket ${id} on this app`);
+      return socket;
+    },
     registrySize: () => ({ rooms: server.registry.roomCount, sockets: server.registry.memberCount }),
     close: () => app.close(),
   };

@@ -3,10 +3,10 @@ import { once } from 'node:events';
 import { Module, type LoggerService, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { WebSocket } from 'ws';
-import { RoomsAdapter, RoomService, RoomsModule, type Broker } from '../../lib/index.js';
+import { RoomsAdapter, RoomsModule, type Broker } from '../../lib/index.js';
 import { RedisBroker, type RedisBrokerOptions } from '../../lib/redis/index.js';
 import { RoomsServer } from '../../lib/rooms.server.js';
-import type { TestApp } from './app.js';
+import { listenWith, type TestApp } from './app.js';
 import { ChatGateway } from './chat.fixture.js';
 import type { Frame } from './client.js';
 import type { RedisProcess } from './redis-server.js';
@@ -164,16 +164,5 @@ export class CapturingLogger implements LoggerService {
 /** Like `startApp`, with a logger of the test's own (Nest's logger is process-wide: the last app created sets it). */
 export async function startAppWithLogger(module: Type, logger: LoggerService): Promise<TestApp> {
   const app = await NestFactory.create(module, { logger });
-  app.useWebSocketAdapter(new RoomsAdapter(app));
-  await app.listen(0, '127.0.0.1');
-  const { port } = app.getHttpServer().address() as { port: number };
-  const server = app.get(RoomsServer);
-  return {
-    app,
-    rooms: app.get(RoomService),
-    port,
-    url: (path = '/') => `ws://127.0.0.1:${port}${path}`,
-    registrySize: () => ({ rooms: server.registry.roomCount, sockets: server.registry.memberCount }),
-    close: () => app.close(),
-  };
+  return listenWith(app, new RoomsAdapter(app));
 }

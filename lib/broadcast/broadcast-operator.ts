@@ -83,8 +83,9 @@ export class BroadcastOperator<Events extends EventsMap = DefaultEvents> {
    */
   emit<E extends EventName<Events>>(event: E, ...[data]: EventArgs<Events, E>): true {
     const encoded = encodeEvent(event, data);
-    this.server.deliver(this.target, encoded, this.flags);
-    if (!this.flags.local) this.server.cluster.broadcast(this.target, this.flags, encoded.payload);
+    const target = this.target;
+    this.server.deliver(target, encoded, this.flags);
+    if (!this.flags.local) this.server.cluster.broadcast(target, this.flags, encoded.payload);
     return true;
   }
 
@@ -101,10 +102,9 @@ export class BroadcastOperator<Events extends EventsMap = DefaultEvents> {
       return Promise.reject(error as Error);
     }
     const collector = new AckCollector(this.timeoutMs);
-    const count = this.server.deliverWithAck(this.target, encoded, this.flags, ack, collector);
-    collector.expect(count);
-    if (!this.flags.local)
-      this.server.cluster.broadcastWithAck(this.target, this.flags, ack, encoded.payload, collector);
+    const target = this.target;
+    collector.expect(this.server.deliverWithAck(target, encoded, this.flags, ack, collector));
+    if (!this.flags.local) this.server.cluster.broadcastWithAck(target, this.flags, ack, encoded.payload, collector);
     collector.seal();
     return collector.promise;
   }

@@ -1,6 +1,7 @@
 import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import type { AckSink } from './broadcast/ack-collector.js';
+import { AckDelivery, takePendingAck } from './broadcast/ack-delivery.js';
 import { BroadcastOperator, DEFAULT_FLAGS } from './broadcast/broadcast-operator.js';
 import { encodeEvent, writeEvent, type EncodedEvent, type WriteFlags, type WriteLimits } from './broadcast/frame.js';
 import type { Broker } from './cluster/broker.js';
@@ -210,15 +211,20 @@ export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShut
     this.registry.forEachTarget(target.r, target.x, (socket) => writeEvent(socket, encoded, flags, limits));
   }
 
-  /** Writes an ack-carrying event to the selected sockets; each one's answer goes to `sink`. */
-  deliverWithAck(target: Target, encoded: EncodedEvent, flags: WriteFlags, ack: number, sink: AckSink): number {
+  /**
+   * Writes an ack-carrying event to the selected sockets; each one's answer goes to `sink`. The
+   * caller releases the returned delivery once it stops waiting, or the entries would stay.
+   */
+  deliverWithAck(target: Target, encoded: EncodedEvent, flags: WriteFlags, ack: number, sink: AckSink): AckDelivery {
+    const sent = this.registry.select(target.r, target.x);
     let count = 0;
-    for (const socket of this.registry.select(target.r, target.x)) {
+    for (const socket of sent) {
       if (!writeEvent(socket, encoded, flags, this.writeLimits)) continue;
       (socket.pendingAcks ??= new Map()).set(ack, sink);
-      count++;
+      sent[count++] = socket;
     }
-    return count;
+    sent.length = count;
+    return new AckDelivery(sent, ack, sink);
   }
 
   nextAck(): number {
@@ -227,9 +233,8 @@ export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShut
 
   /** A socket's `{"ack": n, "data"}`; false when it answers nothing pending. */
   answerAck(socket: RoomSocket, ack: unknown, data: unknown): boolean {
-    const sink = typeof ack === 'number' ? socket.pendingAcks?.get(ack) : undefined;
+    const sink = typeof ack === 'number' ? takePendingAck(socket, ack) : undefined;
     if (sink === undefined) return false;
-    socket.pendingAcks!.delete(ack as number);
     sink.answer(data);
     return true;
   }

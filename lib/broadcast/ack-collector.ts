@@ -1,5 +1,6 @@
 import { RoomsError } from '../rooms.error.js';
 import { ACK_TIMEOUT } from '../rooms.messages.js';
+import type { AckDelivery } from './ack-delivery.js';
 
 /** Where one socket's answer to an `emitWithAck` goes; sockets keep one per pending ack. */
 export interface AckSink {
@@ -15,7 +16,9 @@ const HERE = '';
  * Gathers the answers to one `emitWithAck`: one per socket that was sent the event, on this
  * server and on every other server that was asked. Each server reports how many sockets it sent
  * the event to, then their answers; a socket that leaves, or a server that is declared gone, is
- * no longer waited for. The timeout rejects with the answers that arrived.
+ * no longer waited for. The timeout rejects with the answers that arrived. However it settles, this
+ * server's sockets forget the request at once; the other servers forget their part on their own
+ * (cluster/remote-ack.ts).
  */
 export class AckCollector implements AckSink {
   private readonly responses: unknown[] = [];
@@ -24,20 +27,22 @@ export class AckCollector implements AckSink {
   private sealed = false;
   private settled = false;
   private timer: NodeJS.Timeout | undefined;
+  private here: AckDelivery | undefined;
   private resolve!: (responses: unknown[]) => void;
   private reject!: (error: RoomsError) => void;
   readonly promise: Promise<unknown[]>;
 
-  constructor(private readonly timeoutMs: number) {
+  constructor(readonly timeoutMs: number) {
     this.promise = new Promise((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
     });
   }
 
-  /** `count` more sockets here were sent the event. */
-  expect(count: number): void {
-    this.owed.set(HERE, this.owed.get(HERE)! + count);
+  /** These sockets here were sent the event; they forget it once this settles. */
+  expect(delivery: AckDelivery): void {
+    this.here = delivery;
+    this.owed.set(HERE, this.owed.get(HERE)! + delivery.count);
   }
 
   /** Another server was asked; its count is to come. */
@@ -77,8 +82,7 @@ export class AckCollector implements AckSink {
   /** The other servers' answers cannot arrive (the broker is down): reject at once with those that did. */
   abort(message: string): void {
     if (this.settled) return;
-    this.settled = true;
-    clearTimeout(this.timer);
+    this.finish();
     this.reject(new RoomsError(message, [...this.responses]));
   }
 
@@ -91,15 +95,21 @@ export class AckCollector implements AckSink {
     if (this.settled) return true;
     if (!this.sealed) return false;
     for (const owed of this.owed.values()) if (owed !== 0) return false;
-    this.settled = true;
-    clearTimeout(this.timer);
+    this.finish();
     this.resolve(this.responses);
     return true;
   }
 
+  /** Nothing more is waited for: the sockets here that have not answered forget the request. */
+  private finish(): void {
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.here?.release();
+  }
+
   private fail(): void {
     if (this.settled) return;
-    this.settled = true;
+    this.finish();
     let owed = 0;
     for (const count of this.owed.values()) owed += count ?? 0;
     const answered = this.responses.length;

@@ -21,8 +21,11 @@ export type ClusterMessage =
   | { t: 'bye'; n: string }
   /** Deliver the payload to the target; `v`: volatile, `c`: compress. */
   | ({ t: 'b'; n: string; v: boolean; c: boolean } & Target)
-  /** Deliver the payload (which carries ack number `a`) and report count and answers back to `n` for request `q`. */
-  | ({ t: 'ab'; n: string; q: number; a: number; v: boolean; c: boolean } & Target)
+  /**
+   * Deliver the payload (which carries ack number `a`) and report count and answers back to `n`
+   * for request `q`; `w`: the origin's timeout in ms, after which the sockets here forget it.
+   */
+  | ({ t: 'ab'; n: string; q: number; a: number; w: number; v: boolean; c: boolean } & Target)
   /** Run an operation on your sockets and answer `n` with a `res` for request `q`. */
   | ({ t: 'req'; n: string; q: number; k: RequestKind; a?: unknown } & Target)
   /** `serverSideEmit` without answers. */

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
 import type { AckCollector, AckSink } from '../broadcast/ack-collector.js';
+import type { AckDelivery } from '../broadcast/ack-delivery.js';
 import { encodePayload, type EncodedEvent, type WriteFlags } from '../broadcast/frame.js';
 import { looksLikeSocketId } from '../registry/room-names.js';
 import { RoomsError } from '../rooms.error.js';
@@ -15,12 +16,13 @@ import {
   type Target,
 } from './cluster-messages.js';
 import { ClusterRequest } from './cluster-request.js';
+import { RemoteAck } from './remote-ack.js';
 
 /** What the cluster asks of this server when another one speaks. */
 export interface LocalServer {
   deliver(target: Target, encoded: EncodedEvent, flags: WriteFlags): void;
-  /** Delivers an event carrying `ack`; each socket's answer goes to `sink`. Returns how many sockets were sent it. */
-  deliverWithAck(target: Target, encoded: EncodedEvent, flags: WriteFlags, ack: number, sink: AckSink): number;
+  /** Delivers an event carrying `ack`; each socket's answer goes to `sink` until the delivery is released. */
+  deliverWithAck(target: Target, encoded: EncodedEvent, flags: WriteFlags, ack: number, sink: AckSink): AckDelivery;
   /** Runs a cluster-wide operation on this server's sockets; `NO_ANSWER` when there is nothing to answer with. */
   answer(kind: RequestKind, target: Target, args: unknown): unknown;
   serverEvent(event: string, args: unknown[]): void;
@@ -177,7 +179,8 @@ export class ClusterNode
     this.ackRequests.set(q, collector);
     const forget = () => this.ackRequests.delete(q);
     collector.promise.then(forget, forget);
-    const message = { t: 'ab', n: this.id, q, a: ack, v: flags.volatile, c: flags.compress, ...target } as const;
+    const { volatile: v, compress: c } = flags;
+    const message = { t: 'ab', n: this.id, q, a: ack, w: collector.timeoutMs, v, c, ...target } as const;
     this.publish(ALL, encodeMessage(message, payload));
   }
 
@@ -290,12 +293,15 @@ export class ClusterNode
   private deliverWithAck(message: Extract<ClusterMessage, { t: 'ab' }>, payload: Buffer): void {
     const { n: origin, q } = message;
     const reply = (reply: ClusterMessage) => this.publish(nodeChannel(origin), encodeMessage(reply));
-    const sink: AckSink = {
-      answer: (d) => reply({ t: 'aa', n: this.id, q, d }),
-      forget: () => reply({ t: 'af', n: this.id, q }),
-    };
-    const count = this.local.deliverWithAck(message, encodePayload(payload), flagsOf(message), message.a, sink);
-    reply({ t: 'ac', n: this.id, q, c: count });
+    const sink = new RemoteAck(
+      (d) => reply({ t: 'aa', n: this.id, q, d }),
+      () => reply({ t: 'af', n: this.id, q }),
+    );
+    const delivery = this.local.deliverWithAck(message, encodePayload(payload), flagsOf(message), message.a, sink);
+    reply({ t: 'ac', n: this.id, q, c: delivery.count });
+    // A request without a usable timeout (another version's) is forgotten after this server's default.
+    const { w } = message;
+    sink.start(delivery, typeof w === 'number' && w >= 0 ? w : this.broker.requestTimeout);
   }
 
   private async answer(message: Extract<ClusterMessage, { t: 'req' }>): Promise<void> {

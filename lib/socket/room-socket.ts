@@ -1,7 +1,7 @@
 import { WebSocket } from 'ws';
 import type { Subscription } from 'rxjs';
 import type { BroadcastOperator } from '../broadcast/broadcast-operator.js';
-import type { AckCollector } from '../broadcast/ack-collector.js';
+import type { AckSink } from '../broadcast/ack-collector.js';
 import type { RoomMember } from '../registry/room-registry.js';
 import type { RoomsServer } from '../rooms.server.js';
 import type { BoundHandler } from '../adapter/handler-table.js';
@@ -43,7 +43,7 @@ export class RoomSocket extends WebSocket implements RoomMember {
   /** @internal negotiated permessage-deflate. */
   deflate = false;
   /** @internal `emitWithAck` requests it has yet to answer, created on first use. */
-  pendingAcks: Map<number, AckCollector> | undefined;
+  pendingAcks: Map<number, AckSink> | undefined;
   /** @internal the events it has handlers for, shared by the clients of its path (adapter/handler-table.ts). */
   handlerEvents: readonly string[] | undefined;
   /** @internal Nest's handlers bound to this client, in the order of `handlerEvents`. */

@@ -143,6 +143,8 @@ export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShut
   /** Every socket joins every room, or, when any would be refused, none does. */
   joinAll(sockets: readonly RoomSocket[], rooms: readonly string[]): void {
     this.checkNames(rooms);
+    // Repeats are dropped once here rather than counted again for every socket.
+    if (sockets.length > 1 && rooms.length > 1) rooms = [...new Set(rooms)];
     for (const socket of sockets) this.checkCapacity(socket, rooms);
     for (const socket of sockets) if (!socket.gone) this.registry.join(socket, rooms);
   }
@@ -157,7 +159,8 @@ export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShut
     this.checkClientRooms(rooms);
     this.checkCapacity(socket, rooms);
     if (this.canJoin === undefined) return;
-    for (const room of rooms) {
+    // Asked once per room, however often the list names it.
+    for (const room of rooms.length > 1 ? new Set(rooms) : rooms) {
       if (!(await this.canJoin(socket, room))) throw new RoomsError(JOIN_REFUSED(room));
     }
   }
@@ -185,18 +188,23 @@ export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShut
   /**
    * Whether joining `rooms` would take the socket past `maxRoomsPerSocket`: rooms it is in other
    * than its own id room (whether or not server code took it out of that one), plus the new ones.
+   * A list may repeat names, so its length alone never refuses it; the count stops at the first
+   * new room past the limit, so a list of any length costs at most one pass and usually far less.
    */
   private overLimit(socket: RoomSocket, rooms: string | readonly string[]): boolean {
     const current = socket.roomSet;
+    const max = this.maxRoomsPerSocket;
     // Far from the limit (nearly always) nothing needs a lookup.
-    if (current.size + (typeof rooms === 'string' ? 1 : rooms.length) <= this.maxRoomsPerSocket) return false;
-    const list = typeof rooms === 'string' ? [rooms] : rooms;
+    if (current.size + (typeof rooms === 'string' ? 1 : rooms.length) <= max) return false;
     let count = current.has(socket.id) ? current.size - 1 : current.size;
-    for (let i = 0; i < list.length; i++) {
-      const room = list[i];
-      if (room !== socket.id && !current.has(room) && list.indexOf(room) === i) count++;
+    if (typeof rooms === 'string') return rooms !== socket.id && !current.has(rooms) && count + 1 > max;
+    const counted = new Set<string>();
+    for (const room of rooms) {
+      if (room === socket.id || current.has(room) || counted.has(room)) continue;
+      if (++count > max) return true;
+      counted.add(room);
     }
-    return count > this.maxRoomsPerSocket;
+    return false;
   }
 
   private checkCapacity(socket: RoomSocket, rooms: readonly string[]): void {

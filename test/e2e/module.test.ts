@@ -172,6 +172,26 @@ describe('RoomsModule', () => {
     });
   });
 
+  it('maxRoomNameLength counts characters (code points): 256 emoji fit, 257 do not, from a client and from server code', async () => {
+    await withApp(ChatModule, async (app) => {
+      const a = await chat(app);
+      // Each emoji is two UTF-16 units: 256 of them are 512 units but 256 characters.
+      const fits = '😀'.repeat(256);
+      const tooLong = '😀'.repeat(257);
+      await join(a, fits);
+      await join(a, ['é'.repeat(255) + '😀']);
+      await refused(a, tooLong, /256 characters/);
+      await refused(a, [fits, tooLong], /256 characters/);
+      assert.deepEqual(await roomsOf(a), [a.id, fits, 'é'.repeat(255) + '😀']);
+      app.rooms.to(fits).emit('emoji');
+      await expectFrames(app, a, [{ event: 'emoji' }]);
+      await assert.rejects(app.rooms.in(a.id).socketsJoin(tooLong), RoomsError);
+      await app.rooms.in(a.id).socketsLeave(fits);
+      assert.deepEqual(await roomsOf(a), [a.id, 'é'.repeat(255) + '😀']);
+      await closeAll([a]);
+    });
+  });
+
   it('forRoot({ maxRoomsPerSocket: 1 }) is applied', async () => {
     await withApp(OneRoomModule, async (app) => {
       const a = await chat(app);

@@ -1,6 +1,6 @@
 import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Observable } from 'rxjs';
-import type { AckSink } from './broadcast/ack-collector.js';
+import type { AckSink } from './broadcast/ack-sink.js';
 import { AckDelivery, takePendingAck } from './broadcast/ack-delivery.js';
 import { BroadcastOperator, DEFAULT_FLAGS } from './broadcast/broadcast-operator.js';
 import { encodeEvent, writeEvent, type EncodedEvent, type WriteFlags, type WriteLimits } from './broadcast/frame.js';

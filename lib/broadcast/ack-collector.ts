@@ -1,13 +1,7 @@
 import { RoomsError } from '../rooms.error.js';
 import { ACK_TIMEOUT } from '../rooms.messages.js';
 import type { AckDelivery } from './ack-delivery.js';
-
-/** Where one socket's answer to an `emitWithAck` goes; sockets keep one per pending ack. */
-export interface AckSink {
-  answer(response: unknown): void;
-  /** The socket left before answering. */
-  forget(): void;
-}
+import type { AckSink } from './ack-sink.js';
 
 /** This server's own sockets, under the key of no other server. */
 const HERE = '';

@@ -1,13 +1,12 @@
-import type { RoomSocket } from '../socket/room-socket.js';
-import type { AckSink } from './ack-collector.js';
+import type { AckHolder, AckSink } from './ack-sink.js';
 
-const NONE: readonly RoomSocket[] = [];
+const NONE: readonly AckHolder[] = [];
 
 /**
  * Takes socket's entry for `ack` when it is `sink`'s (or any, without `sink`). A socket's map goes
  * once it is empty: one that was asked many times must not keep the map's grown table afterwards.
  */
-export function takePendingAck(socket: RoomSocket, ack: number, sink?: AckSink): AckSink | undefined {
+export function takePendingAck(socket: AckHolder, ack: number, sink?: AckSink): AckSink | undefined {
   const pending = socket.pendingAcks;
   const found = pending?.get(ack);
   if (found === undefined || (sink !== undefined && found !== sink)) return undefined;
@@ -24,10 +23,10 @@ export function takePendingAck(socket: RoomSocket, ack: number, sink?: AckSink):
 export class AckDelivery {
   /** How many sockets were sent the event. */
   readonly count: number;
-  private sockets: readonly RoomSocket[];
+  private sockets: readonly AckHolder[];
 
   constructor(
-    sockets: readonly RoomSocket[],
+    sockets: readonly AckHolder[],
     private readonly ack: number,
     private readonly sink: AckSink,
   ) {

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
-import type { AckCollector, AckSink } from '../broadcast/ack-collector.js';
+import type { AckCollector } from '../broadcast/ack-collector.js';
+import type { AckSink } from '../broadcast/ack-sink.js';
 import type { AckDelivery } from '../broadcast/ack-delivery.js';
 import { encodePayload, type EncodedEvent, type WriteFlags } from '../broadcast/frame.js';
 import { looksLikeSocketId } from '../registry/room-names.js';

@@ -1,4 +1,4 @@
-import type { AckSink } from '../broadcast/ack-collector.js';
+import type { AckSink } from '../broadcast/ack-sink.js';
 import type { AckDelivery } from '../broadcast/ack-delivery.js';
 
 /**

@@ -1,7 +1,7 @@
 import { WebSocket } from 'ws';
 import type { Subscription } from 'rxjs';
 import type { BroadcastOperator } from '../broadcast/broadcast-operator.js';
-import type { AckSink } from '../broadcast/ack-collector.js';
+import type { AckSink } from '../broadcast/ack-sink.js';
 import type { RoomMember } from '../registry/room-registry.js';
 import type { RoomsServer } from '../rooms.server.js';
 import type { BoundHandler } from '../adapter/handler-table.js';

@@ -14,7 +14,13 @@ export { OnDisconnecting } from './decorators/on-disconnecting.decorator.js';
 export { OnDisconnect } from './decorators/on-disconnect.decorator.js';
 export { OnServerEvent } from './decorators/on-server-event.decorator.js';
 export type { RoomsSelector } from './decorators/room-operation.js';
-export type { RoomsModuleOptions, RoomsOptionsFactory, RoomsAdapterOptions } from './rooms.options.js';
+export type {
+  RoomsModuleOptions,
+  RoomsOptionsFactory,
+  RoomsAdapterOptions,
+  MessageParser,
+  ParsedFrame,
+} from './rooms.options.js';
 export type { Broker, BrokerConnection, BrokerListener } from './cluster/broker.js';
 export { InMemoryBroker, type InMemoryBrokerOptions } from './cluster/in-memory-broker.js';
 export type { RoomEvents } from './registry/room-registry.js';

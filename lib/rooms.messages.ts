@@ -32,4 +32,7 @@ export const TOO_MANY_PENDING = (max: number) =>
 export const UNSERIALISABLE_REPLY = (event: string) =>
   `The reply to "${event.slice(0, 100)}" cannot be serialised to JSON.`;
 export const HANDLER_FAILED = 'Internal server error';
+export const PARSER_FAILED = 'The frame could not be parsed.';
+export const PARSED_NOTHING = 'The frame holds no event this server handles.';
+export const PARSED_NOT_AN_EVENT = 'The frame was not read as an event: expected { event, data } or { ack, data }.';
 export const STRAY_ACK = 'The "ack" does not answer any pending request.';

@@ -20,6 +20,19 @@ export interface RoomsOptionsFactory {
   createRoomsOptions(): RoomsModuleOptions | Promise<RoomsModuleOptions>;
 }
 
+/** What a {@link MessageParser} makes of an inbound frame: an event for a handler, or the answer to an `emitWithAck`. */
+export type ParsedFrame = { event: string; data?: unknown; id?: string | number } | { ack: number; data?: unknown };
+
+/**
+ * Turns one inbound frame into a {@link ParsedFrame}, or nothing when the frame is for no handler.
+ * As with Nest's `WsAdapter`, a text frame arrives as a string and a binary frame as a `Buffer`;
+ * `isBinary` says the same for a parser that prefers a flag. It runs synchronously for every frame.
+ * Throwing `new WsException('reason')` answers the client with that reason; any other throw, or a
+ * result that is nothing or not an object, is answered with a fixed message (the README's bad-input
+ * table). What the parser returns goes through the same checks as a JSON frame (`id`, `event`, `ack`).
+ */
+export type MessageParser = (data: string | Buffer, isBinary: boolean) => ParsedFrame | void;
+
 /** Options of `new RoomsAdapter(app, options)`: the WebSocket transport. */
 export interface RoomsAdapterOptions {
   /** Largest inbound frame in bytes; a larger one closes that connection with 1009. Default 1 MiB. */
@@ -41,4 +54,6 @@ export interface RoomsAdapterOptions {
   highWatermark?: number;
   /** Frames of one socket whose handlers may run at once; more are answered with an exception frame. Default 64. */
   maxPendingFrames?: number;
+  /** Reads the app's own frame format instead of the JSON of the wire protocol (see {@link MessageParser}). Default: JSON. */
+  messageParser?: MessageParser;
 }

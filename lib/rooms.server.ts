@@ -20,7 +20,7 @@ import {
 } from './rooms.constants.js';
 import { RoomsError } from './rooms.error.js';
 import { INVALID_ROOM_NAME, JOIN_REFUSED, PRIVATE_ROOM, ROOM_LIMIT } from './rooms.messages.js';
-import type { RoomsModuleOptions } from './rooms.options.js';
+import type { MessageParser, RoomsModuleOptions } from './rooms.options.js';
 import { DisconnectHooks } from './socket/disconnect-hooks.js';
 import { snapshotOf } from './socket/remote-socket.js';
 import type { DisconnectReason, RoomSocket } from './socket/room-socket.js';
@@ -57,6 +57,8 @@ export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShut
   writeLimits: WriteLimits = { low: DEFAULT_LOW_WATERMARK, high: DEFAULT_HIGH_WATERMARK };
   /** The adapter's cap on a socket's frames in flight. */
   maxPendingFrames = DEFAULT_MAX_PENDING_FRAMES;
+  /** The adapter's parser for inbound frames; without one they are the wire protocol's JSON. */
+  messageParser: MessageParser | undefined;
   /**
    * Nest's handler-result transform. Nest hands one to the adapter for every client, but they are
    * all alike, so one is kept for the app rather than one per socket.

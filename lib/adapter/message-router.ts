@@ -16,6 +16,7 @@ import {
 import type { RoomSocket } from '../socket/room-socket.js';
 import { handlerFor, type BoundHandler } from './handler-table.js';
 import { inboundFrame } from './inbound-frame.js';
+import { parseWith } from './parsed-frame.js';
 import { exceptionFrame, replyFrame } from './replies.js';
 
 const logger = new Logger('RoomsAdapter');
@@ -33,18 +34,26 @@ function refuse(socket: RoomSocket, message: string, id?: FrameId): void {
 /**
  * A socket's `message` listener (one function for all sockets; `this` is the socket). Bad frames
  * are answered with an exception frame and go no further; acks settle their request; events run
- * their Nest handler inside the frame's context so that every answer carries its `id`.
+ * their Nest handler inside the frame's context so that every answer carries its `id`. Frames are
+ * JSON unless the app brought a `messageParser`, whose result meets the same checks.
  */
 export function routeFrame(this: WebSocket, raw: RawData, isBinary: boolean): void {
   const socket = this as RoomSocket;
-  if (isBinary) return refuse(socket, BINARY_FRAME);
+  const parser = socket.server.messageParser;
   let frame: unknown;
-  try {
-    frame = JSON.parse(raw.toString());
-  } catch {
-    return refuse(socket, NOT_JSON);
+  if (parser !== undefined) {
+    frame = parseWith(parser, raw, isBinary);
+    if (typeof frame === 'string') return refuse(socket, frame);
+  } else {
+    // The default JSON stays inline: it is every frame's path when the app brings no parser.
+    if (isBinary) return refuse(socket, BINARY_FRAME);
+    try {
+      frame = JSON.parse(raw.toString());
+    } catch {
+      return refuse(socket, NOT_JSON);
+    }
+    if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) return refuse(socket, NOT_AN_OBJECT);
   }
-  if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) return refuse(socket, NOT_AN_OBJECT);
   const { event, data, id, ack } = frame as Record<string, unknown>;
   if (!isFrameId(id)) return refuse(socket, BAD_ID);
   if (event === undefined && ack !== undefined) {

@@ -14,7 +14,7 @@ import {
   SHUTDOWN_GRACE,
 } from '../rooms.constants.js';
 import { MISSING_MODULE } from '../rooms.messages.js';
-import type { RoomsAdapterOptions } from '../rooms.options.js';
+import type { MessageParser, RoomsAdapterOptions } from '../rooms.options.js';
 import { RoomsServer } from '../rooms.server.js';
 import { handshakeOf } from '../socket/handshake.js';
 import { RoomSocket, type DisconnectCallback, type DisconnectReason } from '../socket/room-socket.js';
@@ -97,12 +97,22 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
       high: this.options.highWatermark ?? DEFAULT_HIGH_WATERMARK,
     };
     rooms.maxPendingFrames = this.options.maxPendingFrames ?? DEFAULT_MAX_PENDING_FRAMES;
+    rooms.messageParser = this.options.messageParser;
     server.on('connection', (socket: RoomSocket, request: IncomingMessage) => this.accept(rooms, socket, request));
     server.on('error', (error) => logger.error(error));
     this.routerFor(port).add(options.path, server);
     this.servers.add(server);
     this.heartbeat.start();
     return server;
+  }
+
+  /**
+   * Reads inbound frames with `parser` from now on, as Nest's `WsAdapter.setMessageParser` does:
+   * before `listen()` for every frame, after it for every frame that arrives later.
+   */
+  setMessageParser(parser: MessageParser): void {
+    this.options.messageParser = parser;
+    if (this.rooms !== undefined) this.rooms.messageParser = parser;
   }
 
   /** Nest's connection callback (`handleConnection`), run after the socket is in its own room. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { RoomsError } from '../../lib/index.js';
+import { RoomsError, type MessageParser, type RoomsAdapterOptions } from '../../lib/index.js';
 import {
   BAD_ID,
   BINARY_FRAME,
@@ -14,6 +14,7 @@ import {
 import { startApp, type TestApp } from '../support/app.js';
 import { ChatModule } from '../support/chat.fixture.js';
 import { closeAll, TestClient, type Frame } from '../support/client.js';
+import { jsonParser } from '../support/parsers.js';
 
 const MiB = 1024 * 1024;
 
@@ -59,10 +60,11 @@ const INVALID_UTF8 = Buffer.concat([
   Buffer.from('"}'),
 ]);
 
-describe('bad input', () => {
+/** The suite, for an app whose frames are read as `readerOptions` says. */
+const badInput = (readerOptions: RoomsAdapterOptions) => () => {
   let app: TestApp;
   before(async () => {
-    app = await startApp(ChatModule);
+    app = await startApp(ChatModule, readerOptions);
   });
   after(() => app.close());
 
@@ -172,7 +174,7 @@ describe('bad input', () => {
   });
 
   it('closes a connection over a custom maxPayload with 1009; a frame under it is served; room peers are unaffected', async () => {
-    const small = await startApp(ChatModule, { maxPayload: 1024 });
+    const small = await startApp(ChatModule, { ...readerOptions, maxPayload: 1024 });
     try {
       const [big, peer] = await Promise.all([
         connectTolerant(small.url('/chat')),
@@ -297,4 +299,16 @@ describe('bad input', () => {
     assert.deepEqual(await late.next(), { event: 'after-burst' });
     await closeAll([good, late]);
   });
-});
+};
+
+// Every guarantee holds for the built-in JSON and with an app's parser in place, the parser being
+// one that reads JSON as the built-in path does (so the same answers are expected).
+describe('bad input (built-in JSON)', badInput({}));
+let parsed = 0;
+const countingJsonParser: MessageParser = (data, isBinary) => {
+  parsed++;
+  return jsonParser(data, isBinary);
+};
+describe('bad input (a messageParser)', badInput({ messageParser: countingJsonParser }));
+// the parser did read the suite's frames: the answers above came through it
+after(() => assert.ok(parsed > 100, `the parser read ${parsed} frames`));

@@ -21,7 +21,21 @@ export interface RoomsOptionsFactory {
 }
 
 /** What a {@link MessageParser} makes of an inbound frame: an event for a handler, or the answer to an `emitWithAck`. */
-export type ParsedFrame = { event: string; data?: unknown; id?: string | number } | { ack: number; data?: unknown };
+export type ParsedFrame =
+  | {
+      /** The event a `@SubscribeMessage` handler takes. */
+      event: string;
+      /** The handler's message body. */
+      data?: unknown;
+      /** Echoed on every frame that answers this one. */
+      id?: string | number;
+    }
+  | {
+      /** The `ack` of the `emitWithAck` frame this answers. */
+      ack: number;
+      /** The answer `emitWithAck` resolves with. */
+      data?: unknown;
+    };
 
 /**
  * Turns one inbound frame into a {@link ParsedFrame}, or nothing when the frame is for no handler.

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { RawData } from 'ws';
 import type { Broker } from './cluster/broker.js';
 import type { RoomSocket } from './socket/room-socket.js';
 
@@ -39,13 +40,18 @@ export type ParsedFrame =
 
 /**
  * Turns one inbound frame into a {@link ParsedFrame}, or nothing when the frame is for no handler.
- * As with Nest's `WsAdapter`, a text frame arrives as a string and a binary frame as a `Buffer`;
+ * As with Nest's `WsAdapter`, a text frame arrives as a string and a binary frame as one `Buffer`;
  * `isBinary` says the same for a parser that prefers a flag. It runs synchronously for every frame.
  * Throwing `new WsException('reason')` answers the client with that reason; any other throw, or a
  * result that is nothing or not an object, is answered with a fixed message (the README's bad-input
  * table). What the parser returns goes through the same checks as a JSON frame (`id`, `event`, `ack`).
  */
-export type MessageParser = (data: string | Buffer, isBinary: boolean) => ParsedFrame | void;
+export type MessageParser = {
+  // Typed as WsAdapter types its parser's argument (`string | RawData`), in method syntax so that
+  // the check is bivariant: a parser typed for WsAdapter, for what really arrives (`string | Buffer`)
+  // or as the wire contract writes it (`RawData`) fits.
+  parse(data: string | RawData, isBinary: boolean): ParsedFrame | void;
+}['parse'];
 
 /** Options of `new RoomsAdapter(app, options)`: the WebSocket transport. */
 export interface RoomsAdapterOptions {

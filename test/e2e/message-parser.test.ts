@@ -5,6 +5,7 @@ import type { INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { WsException } from '@nestjs/websockets';
+import type { RawData } from 'ws';
 import { RoomsAdapter, type MessageParser, type RoomsAdapterOptions } from '../../lib/index.js';
 import {
   BAD_ID,
@@ -100,7 +101,7 @@ interface Scenario {
 
 /** What a parser was handed, frame by frame. */
 const handed: string[] = [];
-function recording(data: string | Buffer) {
+function recording(data: string | RawData) {
   handed.push(typeof data === 'string' ? 'string' : Buffer.isBuffer(data) ? 'Buffer' : 'other');
   return typeof data === 'string' ? arrayParser(data) : binaryParser(data);
 }

@@ -1,3 +1,4 @@
+import type { RawData } from 'ws';
 import { WsException } from '@nestjs/websockets';
 import type { MessageParser, ParsedFrame } from '../../lib/index.js';
 import { BINARY_FRAME, NOT_AN_OBJECT, NOT_JSON } from '../../lib/rooms.messages.js';
@@ -23,7 +24,7 @@ export const jsonParser: MessageParser = (data, isBinary) => {
  * anything else is for no handler. It throws on text that is not JSON. It reads only `data`, as a
  * parser written for Nest's `WsAdapter` does.
  */
-export function arrayParser(data: string | Buffer): ParsedFrame | void {
+export function arrayParser(data: string | RawData): ParsedFrame | void {
   const frame: unknown = JSON.parse(data.toString());
   if (!Array.isArray(frame) || typeof frame[0] !== 'string') return;
   const [event, payload, id] = frame as [string, unknown, unknown];
@@ -58,8 +59,8 @@ export function binaryAck(ack: number, answer: string): Buffer {
  * Reads the binary format; text frames are for no handler. Tells binary from text by the type of
  * `data`, as a parser written for Nest's `WsAdapter` must. Throws on a frame cut short.
  */
-export function binaryParser(data: string | Buffer): ParsedFrame | void {
-  if (typeof data === 'string') return;
+export function binaryParser(data: string | RawData): ParsedFrame | void {
+  if (!Buffer.isBuffer(data)) return;
   if (data[0] === ACK_TAG) return { ack: data.readDoubleBE(1), data: data.toString('utf8', 9) };
   if (data[0] !== EVENT_TAG) throw new WsException(`Unknown frame tag ${data[0]}.`);
   const length = data[1];

@@ -12,6 +12,8 @@ export const DEFAULT_HEARTBEAT_INTERVAL = 25_000;
 export const DEFAULT_LOW_WATERMARK = 16 * 1024;
 export const DEFAULT_HIGH_WATERMARK = 8 * 1024 * 1024;
 export const DEFAULT_MAX_PENDING_FRAMES = 64;
+/** Milliseconds a connection has, from connecting, to complete its WebSocket upgrade. */
+export const DEFAULT_UPGRADE_TIMEOUT = 10_000;
 /** How long a slow consumer's close frame may wait behind its unread data before the connection is cut. */
 export const SLOW_CONSUMER_GRACE = 1_000;
 export const DEFAULT_REQUEST_TIMEOUT = 5_000;

@@ -3,6 +3,9 @@
 export const MISSING_MODULE =
   'RoomsAdapter needs RoomsModule: add RoomsModule.forRoot() (or forRootAsync()) to the imports of your root module.';
 
+export const INVALID_ALLOWED_ORIGIN = (entry: unknown) =>
+  `allowedOrigins: ${JSON.stringify(entry)} is not an origin; write scheme://host[:port], such as "https://example.com".`;
+
 export const INVALID_ROOM_NAME = (max: number) => `Room names must be non-empty strings of at most ${max} characters.`;
 export const INVALID_TARGET_ROOM = 'Target rooms must be non-empty strings.';
 export const INVALID_TIMEOUT = 'timeout() takes a non-negative number of milliseconds.';

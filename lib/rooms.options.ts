@@ -66,8 +66,25 @@ export interface RoomsAdapterOptions {
    * 401; anything else admits the client, and an object becomes its `socket.data`.
    */
   authenticate?: (request: IncomingMessage) => unknown;
-  /** Connections the app serves at once; past it, upgrades are answered with HTTP 503. Default unlimited. */
+  /**
+   * Connections the app serves at once, upgrades still in progress (`authenticate` running)
+   * included; past it, upgrades are answered with HTTP 503. Default unlimited.
+   */
   maxConnections?: number;
+  /**
+   * Pages allowed to open a socket, checked before `authenticate`; any other `Origin` gets HTTP
+   * 403. A list of origins (`scheme://host[:port]`, matched after the browser's normalisation:
+   * case-insensitive scheme and host, default port implied) also admits upgrades without an
+   * `Origin` (not from a browser). A function decides for itself, gets `undefined` when there is
+   * no `Origin`, and admits only by returning `true` (a throw refuses). Default: any origin.
+   */
+  allowedOrigins?: readonly string[] | ((origin: string | undefined, request: IncomingMessage) => boolean);
+  /**
+   * Milliseconds a connection has, from connecting, to complete its WebSocket upgrade
+   * (`authenticate` included); past it, it is closed. On the app's HTTP server a connection that
+   * makes an ordinary HTTP request is left to the server. Default 10000.
+   */
+  upgradeTimeout?: number;
   /** Bytes waiting to be written to a socket above which `volatile` events to it are dropped. Default 16 KiB. */
   lowWatermark?: number;
   /** Bytes waiting to be written to a socket above which it is closed (1013, `slow consumer`). Default 8 MiB. */

@@ -11,6 +11,7 @@ import {
   DEFAULT_LOW_WATERMARK,
   DEFAULT_MAX_PAYLOAD,
   DEFAULT_MAX_PENDING_FRAMES,
+  DEFAULT_UPGRADE_TIMEOUT,
   SHUTDOWN_GRACE,
 } from '../rooms.constants.js';
 import { MISSING_MODULE } from '../rooms.messages.js';
@@ -18,10 +19,12 @@ import type { MessageParser, RoomsAdapterOptions } from '../rooms.options.js';
 import { RoomsServer } from '../rooms.server.js';
 import { handshakeOf } from '../socket/handshake.js';
 import { RoomSocket, type DisconnectCallback, type DisconnectReason } from '../socket/room-socket.js';
+import { ConnectionSlots } from './connection-slots.js';
 import { bindHandlers } from './handler-table.js';
 import { Heartbeat, markAlive } from './heartbeat.js';
 import { routeFrame } from './message-router.js';
 import { emitWithExceptionFrames, isNest11, supplyDisconnectReason } from './nest11.js';
+import { originPolicy, type OriginPolicy } from './origin-policy.js';
 import { UpgradeRouter, type Admission } from './upgrade-router.js';
 
 /** `@WebSocketGateway()` options the adapter reads. */
@@ -65,6 +68,8 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
   private readonly servers = new Set<WebSocketServer>();
   private readonly routers = new Map<number, UpgradeRouter>();
   private readonly heartbeat: Heartbeat;
+  private readonly slots: ConnectionSlots | undefined;
+  private readonly originAllowed: OriginPolicy | undefined;
   private rooms: RoomsServer | undefined;
 
   constructor(
@@ -77,6 +82,8 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
       heartbeatInterval: options.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL,
     };
     this.heartbeat = new Heartbeat(this.options.heartbeatInterval, this.servers);
+    if (options.maxConnections !== undefined) this.slots = new ConnectionSlots(options.maxConnections);
+    this.originAllowed = originPolicy(options.allowedOrigins);
   }
 
   /** Nest's call for each gateway `{port, path}`: a `ws` server routed by path on the app's HTTP server (port 0) or its own port. */
@@ -178,21 +185,26 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
   }
 
   /**
-   * Before any socket exists: past `maxConnections` the upgrade gets 503; `authenticate` refusing
-   * (or failing) gets 401 and nothing else happens; what it returns becomes `socket.data`.
+   * Before any socket exists, in this order: an `Origin` that `allowedOrigins` does not allow gets
+   * 403; past `maxConnections` (upgrades in progress included) 503; `authenticate` refusing (or
+   * failing) 401 and nothing else happens; what it returns becomes `socket.data`. The place taken
+   * in `maxConnections` is the TCP socket's until it closes, or until the upgrade is refused.
    */
-  private readonly admit: Admission = async (request) => {
-    const { maxConnections, authenticate } = this.options;
-    if (maxConnections !== undefined && this.rooms !== undefined && this.rooms.registry.memberCount >= maxConnections) {
-      return { refuse: '503 Service Unavailable' };
-    }
+  private readonly admit: Admission = async (request, socket) => {
+    if (this.originAllowed !== undefined && !this.originAllowed(request)) return { refuse: '403 Forbidden' };
+    const { slots } = this;
+    if (slots !== undefined && !slots.take(socket)) return { refuse: '503 Service Unavailable' };
+    const { authenticate } = this.options;
     if (authenticate === undefined) return { data: undefined };
+    let data: unknown;
     try {
-      const data = await authenticate(request);
-      return data === false ? { refuse: '401 Unauthorized' } : { data };
+      data = await authenticate(request);
     } catch {
-      return { refuse: '401 Unauthorized' };
+      data = false;
     }
+    if (data !== false) return { data };
+    slots?.release(socket);
+    return { refuse: '401 Unauthorized' };
   };
 
   private accept(rooms: RoomsServer, socket: RoomSocket, request: IncomingMessage): void {
@@ -223,7 +235,11 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
   private routerFor(port: number): UpgradeRouter {
     let router = this.routers.get(port);
     if (router === undefined) {
-      router = new UpgradeRouter(port === APP_PORT ? this.appHttpServer() : this.listenOn(port), this.admit);
+      const shared = port === APP_PORT;
+      router = new UpgradeRouter(shared ? this.appHttpServer() : this.listenOn(port), this.admit, {
+        shared,
+        upgradeTimeout: this.options.upgradeTimeout ?? DEFAULT_UPGRADE_TIMEOUT,
+      });
       this.routers.set(port, router);
     }
     return router;

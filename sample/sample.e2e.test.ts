@@ -145,6 +145,24 @@ it('serves the chat page, its script and its stylesheet', async () => {
   }
 });
 
+it('opens the chat from its own page, refuses a page of another site with 403', async () => {
+  const opened: WebSocket[] = [];
+  /** 101 once open, or the status the upgrade was refused with. */
+  const open = async (origin: string) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/chat`, { headers: { Origin: origin } });
+    opened.push(ws);
+    ws.on('error', () => undefined); // a refused handshake reports one
+    return Promise.race([
+      once(ws, 'open').then(() => 101),
+      once(ws, 'unexpected-response').then(([, response]) => (response as { statusCode: number }).statusCode),
+    ]);
+  };
+  assert.equal(await open(base), 101);
+  assert.equal(await open('https://evil.example'), 403);
+  assert.equal(await open(`http://127.0.0.1:${port + 1}`), 403);
+  for (const ws of opened) ws.terminate();
+});
+
 it('lets a tab join rooms only once it has a name, and never a private room', async () => {
   const ann = await tab();
   ann.send('join', { room: 'lobby' });

@@ -82,7 +82,7 @@ export interface RoomsAdapterOptions {
   /**
    * Milliseconds a connection has, from connecting, to complete its WebSocket upgrade
    * (`authenticate` included); past it, it is closed. On the app's HTTP server a connection that
-   * makes an ordinary HTTP request is left to the server. Default 10000.
+   * makes an ordinary HTTP request is left to the server. `Infinity` turns it off. Default 10000.
    */
   upgradeTimeout?: number;
   /** Bytes waiting to be written to a socket above which `volatile` events to it are dropped. Default 16 KiB. */

@@ -14,7 +14,7 @@ import {
   DEFAULT_UPGRADE_TIMEOUT,
   SHUTDOWN_GRACE,
 } from '../rooms.constants.js';
-import { MISSING_MODULE } from '../rooms.messages.js';
+import { INVALID_UPGRADE_TIMEOUT, MISSING_MODULE } from '../rooms.messages.js';
 import type { MessageParser, RoomsAdapterOptions } from '../rooms.options.js';
 import { RoomsServer } from '../rooms.server.js';
 import { handshakeOf } from '../socket/handshake.js';
@@ -84,6 +84,8 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
     this.heartbeat = new Heartbeat(this.options.heartbeatInterval, this.servers);
     if (options.maxConnections !== undefined) this.slots = new ConnectionSlots(options.maxConnections);
     this.originAllowed = originPolicy(options.allowedOrigins);
+    const { upgradeTimeout } = options;
+    if (upgradeTimeout !== undefined && !(upgradeTimeout > 0)) throw new Error(INVALID_UPGRADE_TIMEOUT);
   }
 
   /** Nest's call for each gateway `{port, path}`: a `ws` server routed by path on the app's HTTP server (port 0) or its own port. */

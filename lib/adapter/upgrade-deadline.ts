@@ -1,6 +1,8 @@
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
 /**
  * Closes connections that have not finished their business within `timeout` ms of connecting.
  * Every connection gets the same timeout, so the insertion order of the map is the order of the
@@ -33,7 +35,8 @@ export class UpgradeDeadline {
 
   private arm(delay: number): NodeJS.Timeout {
     // Never what keeps the process alive; dispose() clears it.
-    return setTimeout(this.sweep, Math.max(1, Math.ceil(delay))).unref();
+    // Node fires a timer at once past 2^31-1 ms; a later sweep re-arms for what is left.
+    return setTimeout(this.sweep, Math.min(Math.max(1, Math.ceil(delay)), MAX_TIMER_DELAY)).unref();
   }
 
   private readonly sweep = (): void => {

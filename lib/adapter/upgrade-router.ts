@@ -61,7 +61,8 @@ export class UpgradeRouter {
     this.connectionEvent = actual instanceof HttpsServer ? 'secureConnection' : 'connection';
     // Only servers whose requests are sure to show up as `request` events (not, say, HTTP/2's
     // streams): there, a connection is known to be an ordinary one the moment it asks something.
-    if (!options.shared || actual instanceof HttpServer || actual instanceof HttpsServer) {
+    const applies = !options.shared || actual instanceof HttpServer || actual instanceof HttpsServer;
+    if (applies && options.upgradeTimeout !== Infinity) {
       this.deadline = new UpgradeDeadline(options.upgradeTimeout);
       http.on(this.connectionEvent, this.onConnection);
       if (options.shared) http.on('request', this.onRequest);

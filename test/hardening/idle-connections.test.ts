@@ -6,7 +6,9 @@ import { describe, it } from 'node:test';
 import { Controller, Get, Injectable, Module, type Type } from '@nestjs/common';
 import { WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
 import { WebSocket } from 'ws';
-import { RoomsModule, type RoomSocket } from '../../lib/index.js';
+import { NestFactory } from '@nestjs/core';
+import { RoomsAdapter, RoomsModule, type RoomSocket } from '../../lib/index.js';
+import { INVALID_UPGRADE_TIMEOUT } from '../../lib/rooms.messages.js';
 import { freePort, startApp } from '../support/app.js';
 import { within } from '../support/adapter.fixture.js';
 import { ChatGateway } from '../support/chat.fixture.js';
@@ -122,5 +124,13 @@ describe('upgradeTimeout', () => {
     const closing = app.close();
     await within(silent.closed, GUARD, 'silent connection at app.close()');
     await within(closing, GUARD, 'app.close()');
+  });
+
+  it('refuses a timeout that is not a positive number when the adapter is made', async () => {
+    const app = await NestFactory.create(idleModule(await freePort()), { logger: false });
+    for (const upgradeTimeout of [0, -1, Number.NaN]) {
+      assert.throws(() => new RoomsAdapter(app, { upgradeTimeout }), { message: INVALID_UPGRADE_TIMEOUT });
+    }
+    await app.close();
   });
 });

@@ -14,6 +14,15 @@ export const DEFAULT_HIGH_WATERMARK = 8 * 1024 * 1024;
 export const DEFAULT_MAX_PENDING_FRAMES = 64;
 /** Milliseconds a connection has, from connecting, to complete its WebSocket upgrade. */
 export const DEFAULT_UPGRADE_TIMEOUT = 10_000;
+export const DEFAULT_MAX_BAD_FRAMES = 100;
+export const DEFAULT_BAD_FRAME_WINDOW = 10_000;
+/** The longest `message` an exception frame carries, in characters. */
+export const EXCEPTION_MESSAGE_LIMIT = 256;
+/** Bytes of each heartbeat ping's random payload, which only the answering pong can echo. */
+export const PING_PAYLOAD_BYTES = 8;
+/** `ws`'s receive limits, set explicitly: fragments of one message, and chunks it buffers for one message (both close with 1008). */
+export const MAX_FRAGMENTS = 16 * 1024;
+export const MAX_BUFFERED_CHUNKS = 256 * 1024;
 /** How long a slow consumer's close frame may wait behind its unread data before the connection is cut. */
 export const SLOW_CONSUMER_GRACE = 1_000;
 export const DEFAULT_REQUEST_TIMEOUT = 5_000;

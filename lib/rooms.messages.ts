@@ -42,3 +42,9 @@ export const PARSER_FAILED = 'The frame could not be parsed.';
 export const PARSED_NOTHING = 'The frame holds no event this server handles.';
 export const PARSED_NOT_AN_EVENT = 'The frame was not read as an event: expected { event, data } or { ack, data }.';
 export const STRAY_ACK = 'The "ack" does not answer any pending request.';
+
+// Close reasons (at most 123 bytes each).
+export const SLOW_CONSUMER = 'slow consumer';
+export const TOO_MANY_BAD_FRAMES = 'too many bad frames';
+/** What `socket.send`'s callback gets for a message to a socket that is closing or was shed. */
+export const NOT_OPEN = 'The socket is closing: the message was not sent.';

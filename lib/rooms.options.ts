@@ -93,4 +93,13 @@ export interface RoomsAdapterOptions {
   maxPendingFrames?: number;
   /** Reads the app's own frame format instead of the JSON of the wire protocol (see {@link MessageParser}). Default: JSON. */
   messageParser?: MessageParser;
+  /**
+   * Frames no handler can take (not JSON, not an object, a bad `id`, no or an unknown event, a
+   * stray ack, binary) that one socket may send within `badFrameWindow`; each is answered with an
+   * exception frame, and the next one closes the connection with 1008. `Infinity` turns it off.
+   * Default 100.
+   */
+  maxBadFrames?: number;
+  /** Milliseconds of the window `maxBadFrames` counts in; a window starts at the first bad frame after the last one ended. Default 10000. */
+  badFrameWindow?: number;
 }

@@ -3,7 +3,7 @@ import type { Observable } from 'rxjs';
 import type { AckSink } from './broadcast/ack-sink.js';
 import { AckDelivery, takePendingAck } from './broadcast/ack-delivery.js';
 import { BroadcastOperator, DEFAULT_FLAGS } from './broadcast/broadcast-operator.js';
-import { encodeEvent, writeEvent, type EncodedEvent, type WriteFlags, type WriteLimits } from './broadcast/frame.js';
+import { encodeEvent, type EncodedEvent, type WriteFlags, type WriteLimits } from './broadcast/frame.js';
 import type { Broker } from './cluster/broker.js';
 import type { RequestKind, Target } from './cluster/cluster-messages.js';
 import { ClusterNode, NO_ANSWER, type LocalServer } from './cluster/cluster-node.js';
@@ -12,8 +12,10 @@ import { ServerEvents } from './cluster/server-events.js';
 import { isValidRoomName, looksLikeSocketId } from './registry/room-names.js';
 import { RoomRegistry } from './registry/room-registry.js';
 import {
+  DEFAULT_BAD_FRAME_WINDOW,
   DEFAULT_HIGH_WATERMARK,
   DEFAULT_LOW_WATERMARK,
+  DEFAULT_MAX_BAD_FRAMES,
   DEFAULT_MAX_ROOM_NAME_LENGTH,
   DEFAULT_MAX_PENDING_FRAMES,
   DEFAULT_MAX_ROOMS_PER_SOCKET,
@@ -24,6 +26,7 @@ import type { MessageParser, RoomsModuleOptions } from './rooms.options.js';
 import { DisconnectHooks } from './socket/disconnect-hooks.js';
 import { snapshotOf } from './socket/remote-socket.js';
 import type { DisconnectReason, RoomSocket } from './socket/room-socket.js';
+import { writeEvent } from './socket/write-path.js';
 
 /** What a membership change returns when there is nothing to wait for: one shared promise. */
 const DONE = Promise.resolve();
@@ -59,6 +62,8 @@ export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShut
   maxPendingFrames = DEFAULT_MAX_PENDING_FRAMES;
   /** The adapter's parser for inbound frames; without one they are the wire protocol's JSON. */
   messageParser: MessageParser | undefined;
+  /** The adapter's budget of frames no handler can take, per socket and window. */
+  badFrames = { max: DEFAULT_MAX_BAD_FRAMES, windowMs: DEFAULT_BAD_FRAME_WINDOW };
   /**
    * Nest's handler-result transform. Nest hands one to the adapter for every client, but they are
    * all alike, so one is kept for the app rather than one per socket.

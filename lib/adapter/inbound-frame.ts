@@ -10,7 +10,8 @@ export interface InboundFrame {
 
 export const inboundFrame = new AsyncLocalStorage<InboundFrame>();
 
-/** Adds `"id"` to a frame already serialised as a JSON object (`{...}`). */
-export function withReplyId(json: string, id: string | number): string {
-  return `${json.slice(0, -1)},"id":${JSON.stringify(id)}}`;
+/** The `id` of the inbound frame of `socket` whose handler is running, if it had one. */
+export function answeredId(socket: WebSocket): string | number | undefined {
+  const frame = inboundFrame.getStore();
+  return frame !== undefined && frame.socket === socket ? frame.id : undefined;
 }

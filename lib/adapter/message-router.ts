@@ -14,6 +14,8 @@ import {
   UNKNOWN_EVENT,
 } from '../rooms.messages.js';
 import type { RoomSocket } from '../socket/room-socket.js';
+import { writeMessage } from '../socket/write-path.js';
+import { withinBadFrameBudget } from './bad-frame-budget.js';
 import { handlerFor, type BoundHandler } from './handler-table.js';
 import { inboundFrame } from './inbound-frame.js';
 import { parseWith } from './parsed-frame.js';
@@ -28,7 +30,12 @@ function isFrameId(id: unknown): id is FrameId {
 }
 
 function refuse(socket: RoomSocket, message: string, id?: FrameId): void {
-  if (socket.readyState === WebSocket.OPEN) socket.send(exceptionFrame(message, id));
+  if (socket.readyState === WebSocket.OPEN) writeMessage(socket, exceptionFrame(message, id));
+}
+
+/** A frame no handler can take: answered while the socket is within its bad-frame budget. */
+function refuseBad(socket: RoomSocket, message: string, id?: FrameId): void {
+  if (socket.readyState === WebSocket.OPEN && withinBadFrameBudget(socket)) refuse(socket, message, id);
 }
 
 /**
@@ -43,26 +50,26 @@ export function routeFrame(this: WebSocket, raw: RawData, isBinary: boolean): vo
   let frame: unknown;
   if (parser !== undefined) {
     frame = parseWith(parser, raw, isBinary);
-    if (typeof frame === 'string') return refuse(socket, frame);
+    if (typeof frame === 'string') return refuseBad(socket, frame);
   } else {
     // The default JSON stays inline: it is every frame's path when the app brings no parser.
-    if (isBinary) return refuse(socket, BINARY_FRAME);
+    if (isBinary) return refuseBad(socket, BINARY_FRAME);
     try {
       frame = JSON.parse(raw.toString());
     } catch {
-      return refuse(socket, NOT_JSON);
+      return refuseBad(socket, NOT_JSON);
     }
-    if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) return refuse(socket, NOT_AN_OBJECT);
+    if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) return refuseBad(socket, NOT_AN_OBJECT);
   }
   const { event, data, id, ack } = frame as Record<string, unknown>;
-  if (!isFrameId(id)) return refuse(socket, BAD_ID);
+  if (!isFrameId(id)) return refuseBad(socket, BAD_ID);
   if (event === undefined && ack !== undefined) {
-    if (!socket.server.answerAck(socket, ack, data)) refuse(socket, STRAY_ACK, id);
+    if (!socket.server.answerAck(socket, ack, data)) refuseBad(socket, STRAY_ACK, id);
     return;
   }
-  if (typeof event !== 'string') return refuse(socket, NO_EVENT, id);
+  if (typeof event !== 'string') return refuseBad(socket, NO_EVENT, id);
   const handler = handlerFor(socket, event);
-  if (handler === undefined) return refuse(socket, UNKNOWN_EVENT(event.slice(0, 100)), id);
+  if (handler === undefined) return refuseBad(socket, UNKNOWN_EVENT(event.slice(0, 100)), id);
   // A client that sends faster than its handlers finish is answered, not queued without end.
   if (socket.pendingFrames >= socket.server.maxPendingFrames) {
     return refuse(socket, TOO_MANY_PENDING(socket.server.maxPendingFrames), id);
@@ -97,7 +104,7 @@ function runHandler(socket: RoomSocket, handler: BoundHandler, data: unknown, ev
           logger.error(error);
           frame = exceptionFrame(UNSERIALISABLE_REPLY(event), id);
         }
-        socket.send(frame);
+        writeMessage(socket, frame);
       },
       // Nest's filters answer the client themselves; this is reached when one rethrew or failed
       // itself (Nest 12's cannot write back, as `cause`, data nested deeper than the stack).

@@ -6,6 +6,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { WebSocket } from 'ws';
 import { RoomSocket } from '../socket/room-socket.js';
+import { writeMessage } from '../socket/write-path.js';
+import { answeredId } from './inbound-frame.js';
+import { exceptionFrame, exceptionMessage } from './replies.js';
 
 /*
  * NestJS 11 compatibility: what `@nestjs/websockets` 11 does differently from 12, made up for here
@@ -14,8 +17,8 @@ import { RoomSocket } from '../socket/room-socket.js';
  * 1. Exception frames. Nest 12's `BaseWsExceptionFilter` writes `{"event":"exception",...}` to a
  *    native WebSocket with `client.send`; Nest 11's calls `client.emit('exception', payload)`,
  *    which on a `ws` socket only dispatches locally, so the client never hears of the error. On
- *    Nest 11 each socket gets an `emit` that also sends that frame (`RoomSocket.send` then adds the
- *    inbound frame's `id`). Nest 12 sockets keep `ws`'s `emit` untouched.
+ *    Nest 11 each socket gets an `emit` that also sends that frame, in the one bounded shape
+ *    (./replies.ts) with the inbound frame's `id`. Nest 12 sockets keep `ws`'s `emit` untouched.
  *
  * 2. `handleDisconnect(socket, reason)`. Nest 12's WebSocketsController hands
  *    `bindClientDisconnect` a callback that takes the reason and calls
@@ -51,7 +54,7 @@ export function isNest11(): boolean {
 /** A socket's `emit` on Nest 11 (`this` is the socket): `ws`'s own, and Nest's exception answers go out. */
 export function emitWithExceptionFrames(this: WebSocket, event: string | symbol, ...args: unknown[]): boolean {
   if (event === 'exception' && this.readyState === WebSocket.OPEN) {
-    this.send(JSON.stringify({ event: 'exception', data: args[0] }));
+    writeMessage(this as RoomSocket, exceptionFrame(exceptionMessage(args[0]), answeredId(this)));
   }
   return WebSocket.prototype.emit.call(this, event, ...args);
 }

@@ -4,14 +4,17 @@ import { createServer, type Server } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import type { Observable } from 'rxjs';
 import { WebSocket, WebSocketServer } from 'ws';
-import { negotiatedDeflate } from '../broadcast/frame.js';
 import {
+  DEFAULT_BAD_FRAME_WINDOW,
   DEFAULT_HEARTBEAT_INTERVAL,
   DEFAULT_HIGH_WATERMARK,
   DEFAULT_LOW_WATERMARK,
+  DEFAULT_MAX_BAD_FRAMES,
   DEFAULT_MAX_PAYLOAD,
   DEFAULT_MAX_PENDING_FRAMES,
   DEFAULT_UPGRADE_TIMEOUT,
+  MAX_BUFFERED_CHUNKS,
+  MAX_FRAGMENTS,
   SHUTDOWN_GRACE,
 } from '../rooms.constants.js';
 import { INVALID_UPGRADE_TIMEOUT, MISSING_MODULE } from '../rooms.messages.js';
@@ -20,6 +23,7 @@ import { RoomsServer } from '../rooms.server.js';
 import { handshakeOf } from '../socket/handshake.js';
 import { RoomSocket, type DisconnectCallback, type DisconnectReason } from '../socket/room-socket.js';
 import { ConnectionSlots } from './connection-slots.js';
+import { answerPing, negotiatedDeflate } from '../socket/write-path.js';
 import { bindHandlers } from './handler-table.js';
 import { Heartbeat, markAlive } from './heartbeat.js';
 import { routeFrame } from './message-router.js';
@@ -100,6 +104,10 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
       WebSocket: RoomSocket,
       maxPayload: this.options.maxPayload,
       perMessageDeflate: this.options.perMessageDeflate ?? false,
+      // Pongs go through the write path (answerPing), under the watermark like every other frame.
+      autoPong: false,
+      maxFragments: MAX_FRAGMENTS,
+      maxBufferedChunks: MAX_BUFFERED_CHUNKS,
     });
     rooms.writeLimits = {
       low: this.options.lowWatermark ?? DEFAULT_LOW_WATERMARK,
@@ -107,6 +115,10 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
     };
     rooms.maxPendingFrames = this.options.maxPendingFrames ?? DEFAULT_MAX_PENDING_FRAMES;
     rooms.messageParser = this.options.messageParser;
+    rooms.badFrames = {
+      max: this.options.maxBadFrames ?? DEFAULT_MAX_BAD_FRAMES,
+      windowMs: this.options.badFrameWindow ?? DEFAULT_BAD_FRAME_WINDOW,
+    };
     server.on('connection', (socket: RoomSocket, request: IncomingMessage) => this.accept(rooms, socket, request));
     server.on('error', (error) => logger.error(error));
     this.routerFor(port).add(options.path, server);
@@ -215,6 +227,7 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
     // Nest 11's exception filter answers through `emit`, which ws only dispatches locally (./nest11.ts).
     if (isNest11()) socket.emit = emitWithExceptionFrames;
     socket.on('message', routeFrame);
+    socket.on('ping', answerPing);
     socket.on('pong', markAlive);
     socket.on('error', ignoreSocketError);
     socket.on('close', onClose); // ws emits it once; `once` would add a wrapper per socket

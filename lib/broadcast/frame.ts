@@ -1,8 +1,5 @@
-import { WebSocket } from 'ws';
 import { RoomsError } from '../rooms.error.js';
 import { INVALID_EVENT_NAME, UNSERIALISABLE } from '../rooms.messages.js';
-import { SLOW_CONSUMER_GRACE } from '../rooms.constants.js';
-import type { RoomSocket } from '../socket/room-socket.js';
 
 /** An outbound event, serialised once and framed once for every socket it goes to. */
 export interface EncodedEvent {
@@ -73,63 +70,4 @@ export interface WriteLimits {
   readonly low: number;
   /** Above it, the socket is a slow consumer and is shed. */
   readonly high: number;
-}
-
-/**
- * The parts of a `ws` WebSocket that the fast path reads. They are internal to `ws` 8, so they
- * are named here, once, and nowhere else.
- */
-interface WsInternals {
-  _socket: { write(chunk: Buffer): boolean; writableLength: number } | null;
-  /** `_state` since ws 8.18, `_deflating` before it. */
-  _sender: { _state?: number; _deflating?: boolean; _queue: unknown[] } | null;
-  _extensions: Record<string, unknown>;
-}
-
-/** `ws`'s Sender is busy (deflating, reading a Blob, or holding queued frames): writing past it would reorder. */
-function senderBusy(sender: NonNullable<WsInternals['_sender']>): boolean {
-  const working = sender._state === undefined ? sender._deflating === true : sender._state !== 0;
-  return working || sender._queue.length !== 0;
-}
-
-export function negotiatedDeflate(socket: WebSocket): boolean {
-  return (socket as unknown as WsInternals)._extensions['permessage-deflate'] !== undefined;
-}
-
-/**
- * Writes an encoded event to one socket. Most sockets get the pre-built frame in one write; a
- * socket that asked for compression, or whose `ws` sender is still busy with an earlier message
- * (so writing past it would reorder frames), goes through `ws.send` with the shared JSON bytes.
- * Returns whether the event was handed to the socket.
- */
-export function writeEvent(socket: RoomSocket, encoded: EncodedEvent, flags: WriteFlags, limits: WriteLimits): boolean {
-  if (socket.readyState !== WebSocket.OPEN) return false;
-  const internals = socket as unknown as WsInternals;
-  const transport = internals._socket;
-  const sender = internals._sender;
-  if (transport === null || sender === null) return false;
-  const buffered = transport.writableLength;
-  if (buffered > limits.high) {
-    shedSlowConsumer(socket);
-    return false;
-  }
-  const busy = senderBusy(sender);
-  if (flags.volatile && (busy || buffered > limits.low)) return false;
-  if (busy || (socket.deflate && flags.compress)) {
-    socket.send(encoded.payload, { binary: false, compress: flags.compress });
-    return true;
-  }
-  transport.write(encoded.frame);
-  return true;
-}
-
-/**
- * A socket that does not read what it is sent would make the server buffer without end: it is
- * closed with 1013. Its close frame waits behind the unread data, so the connection is cut if the
- * peer does not take it within a grace period; either way it then leaves its rooms.
- */
-function shedSlowConsumer(socket: RoomSocket): void {
-  socket.closeReason ??= 'server disconnect';
-  socket.close(1013, 'slow consumer');
-  setTimeout(() => socket.terminate(), SLOW_CONSUMER_GRACE).unref();
 }

@@ -5,9 +5,11 @@ import type { AckSink } from '../broadcast/ack-sink.js';
 import type { RoomMember } from '../registry/room-registry.js';
 import type { RoomsServer } from '../rooms.server.js';
 import type { BoundHandler } from '../adapter/handler-table.js';
-import { inboundFrame, withReplyId } from '../adapter/inbound-frame.js';
+import { answeredId } from '../adapter/inbound-frame.js';
+import { reshapeExceptionFrame } from '../adapter/replies.js';
 import { createSocketId } from './socket-id.js';
 import type { Handshake } from './handshake.js';
+import { writeMessage } from './write-path.js';
 
 /** Why a socket went away, as `@OnDisconnecting`, `@OnDisconnect` and `handleDisconnect` see it. */
 export type DisconnectReason = 'transport close' | 'server disconnect' | 'server shutting down' | 'ping timeout';
@@ -40,6 +42,12 @@ export class RoomSocket extends WebSocket implements RoomMember {
   closeReason: DisconnectReason | undefined;
   /** @internal answered a ping since the last one was sent. */
   alive = true;
+  /** @internal the payload of the last ping, which only its pong echoes. */
+  pingPayload: Buffer | undefined;
+  /** @internal frames no handler could take in the current window (adapter/bad-frame-budget.ts). */
+  badFrames = 0;
+  /** @internal when that window started (`performance.now()`). */
+  badFramesSince = -Infinity;
   /** @internal negotiated permessage-deflate. */
   deflate = false;
   /** @internal `emitWithAck` requests it has yet to answer, created on first use. */
@@ -116,15 +124,15 @@ export class RoomSocket extends WebSocket implements RoomMember {
   }
 
   /**
-   * Nest's exception filter writes its `exception` frames with `send` itself (on Nest 11 the
-   * adapter's `emit` shim does, see adapter/nest11.ts); this is where such a frame gets the `id` of
-   * the inbound frame it answers.
+   * `ws`'s `send`, under the socket's high watermark like every frame the server writes
+   * (./write-path.ts). Nest 12's exception filter writes its `exception` frames with it: such a
+   * frame is rewritten to the bounded shape (no echo of the client's data) with the `id` of the
+   * inbound frame it answers.
    */
   override send(data: unknown, ...rest: unknown[]): void {
     if (typeof data === 'string' && data.startsWith(EXCEPTION_FRAME_START)) {
-      const frame = inboundFrame.getStore();
-      if (frame !== undefined && frame.socket === this && frame.id !== undefined) data = withReplyId(data, frame.id);
+      data = reshapeExceptionFrame(data, answeredId(this));
     }
-    (WebSocket.prototype.send as (...args: unknown[]) => void).call(this, data, ...rest);
+    writeMessage(this, data, ...rest);
   }
 }

@@ -262,17 +262,13 @@ for (const flavor of FLAVORS) {
           // Exception frames reach the client with the id it sent: a canJoin refusal...
           assert.deepEqual(await alice.request('join', { room: 'secret' }, 2), {
             event: 'exception',
-            data: {
-              status: 'error',
-              message: 'Joining room "chat:secret" was refused.',
-              cause: { pattern: 'join', data: { room: 'secret' } },
-            },
+            data: { status: 'error', message: 'Joining room "chat:secret" was refused.' },
             id: 2,
           });
           // ...and a WsException thrown by a handler.
           assert.deepEqual(await alice.request('fail', { why: 'test' }, 'f-1'), {
             event: 'exception',
-            data: { status: 'error', message: 'nope', cause: { pattern: 'fail', data: { why: 'test' } } },
+            data: { status: 'error', message: 'nope' },
             id: 'f-1',
           });
 

@@ -106,10 +106,10 @@ async function connectSilent(url: string): Promise<{
   const pings: number[] = [];
   const pongs: number[] = [];
   let answering = true;
-  client.ws.on('ping', () => {
+  client.ws.on('ping', (data) => {
     pings.push(performance.now());
     if (!answering) return;
-    client.ws.pong();
+    client.ws.pong(data);
     pongs.push(performance.now());
   });
   const stopAnswering = () => {

@@ -1,0 +1,22 @@
+import { performance } from 'node:perf_hooks';
+import { TOO_MANY_BAD_FRAMES } from '../rooms.messages.js';
+import type { RoomSocket } from '../socket/room-socket.js';
+import { closeWithGrace } from '../socket/write-path.js';
+
+/**
+ * Counts a frame no handler can take against the socket's budget (`maxBadFrames` per
+ * `badFrameWindow`). Returns whether it is still within it; the first frame past it closes the
+ * connection with 1008. Two numbers on the socket and no timer: a window starts at the first bad
+ * frame after the previous window ended.
+ */
+export function withinBadFrameBudget(socket: RoomSocket): boolean {
+  const { max, windowMs } = socket.server.badFrames;
+  const now = performance.now();
+  if (now - socket.badFramesSince >= windowMs) {
+    socket.badFramesSince = now;
+    socket.badFrames = 0;
+  }
+  if (++socket.badFrames <= max) return true;
+  closeWithGrace(socket, 1008, TOO_MANY_BAD_FRAMES);
+  return false;
+}

@@ -1,0 +1,123 @@
+import { WebSocket } from 'ws';
+import type { EncodedEvent, WriteFlags, WriteLimits } from '../broadcast/frame.js';
+import { SLOW_CONSUMER_GRACE } from '../rooms.constants.js';
+import { NOT_OPEN, SLOW_CONSUMER } from '../rooms.messages.js';
+import type { RoomSocket } from './room-socket.js';
+
+/*
+ * Every frame the server writes to a socket goes through here: broadcasts, `sendEvent`, handler
+ * replies, exception frames (ours and Nest's), pongs and heartbeat pings. Each write first reads
+ * the one figure that bounds a socket's memory, its unsent bytes; above `highWatermark` the socket
+ * is shed, whatever produced the bytes. So a socket holds at most `highWatermark` plus the frame
+ * being written, however fast its peer sends and however little it reads.
+ */
+
+/**
+ * The parts of a `ws` WebSocket that the write path reads. They are internal to `ws` 8, so they
+ * are named here, once, and nowhere else.
+ */
+interface WsInternals {
+  _socket: { write(chunk: Buffer): boolean; writableLength: number } | null;
+  /** `_state` since ws 8.18, `_deflating` before it; `_bufferedBytes`: what it holds queued or deflating. */
+  _sender: { _state?: number; _deflating?: boolean; _queue: unknown[]; _bufferedBytes: number } | null;
+  _extensions: Record<string, unknown>;
+}
+
+const wsSend = WebSocket.prototype.send as (this: WebSocket, data: unknown, ...rest: unknown[]) => void;
+
+/** `ws`'s Sender is busy (deflating, reading a Blob, or holding queued frames): writing past it would reorder. */
+function senderBusy(sender: NonNullable<WsInternals['_sender']>): boolean {
+  const working = sender._state === undefined ? sender._deflating === true : sender._state !== 0;
+  return working || sender._queue.length !== 0;
+}
+
+export function negotiatedDeflate(socket: WebSocket): boolean {
+  return (socket as unknown as WsInternals)._extensions['permessage-deflate'] !== undefined;
+}
+
+/**
+ * Bytes written to the socket that have not left the process: the TCP socket's buffer plus what
+ * `ws`'s Sender holds. The sum `ws`'s `bufferedAmount` reports, without its getter's detours.
+ */
+function unsentBytes(socket: WebSocket): number {
+  const { _socket: transport, _sender: sender } = socket as unknown as WsInternals;
+  return transport === null || sender === null ? 0 : transport.writableLength + sender._bufferedBytes;
+}
+
+/**
+ * Closes a socket with `code`. Its close frame waits behind whatever its peer has not read, so the
+ * connection is cut if the peer does not take it within a grace period; either way it then leaves
+ * its rooms.
+ */
+export function closeWithGrace(socket: RoomSocket, code: number, reason: string): void {
+  socket.closeReason ??= 'server disconnect';
+  socket.close(code, reason);
+  setTimeout(() => socket.terminate(), SLOW_CONSUMER_GRACE).unref();
+}
+
+/** A socket that does not read what it is sent would make the server buffer without end: 1013. */
+function shedSlowConsumer(socket: RoomSocket): void {
+  closeWithGrace(socket, 1013, SLOW_CONSUMER);
+}
+
+/** Whether the socket is open and may take another frame; past the high watermark it is shed. */
+function mayWrite(socket: RoomSocket): boolean {
+  if (socket.readyState !== WebSocket.OPEN) return false;
+  if (unsentBytes(socket) <= socket.server.writeLimits.high) return true;
+  shedSlowConsumer(socket);
+  return false;
+}
+
+/**
+ * Writes an encoded event to one socket: the broadcast hot path. Most sockets get the pre-built
+ * frame in one write; a socket that asked for compression, or whose `ws` sender is still busy
+ * with an earlier message (so writing past it would reorder frames), goes through `ws.send` with
+ * the shared JSON bytes. Returns whether the event was handed to the socket.
+ */
+export function writeEvent(socket: RoomSocket, encoded: EncodedEvent, flags: WriteFlags, limits: WriteLimits): boolean {
+  if (socket.readyState !== WebSocket.OPEN) return false;
+  const internals = socket as unknown as WsInternals;
+  const transport = internals._socket;
+  const sender = internals._sender;
+  if (transport === null || sender === null) return false;
+  const unsent = transport.writableLength + sender._bufferedBytes;
+  if (unsent > limits.high) {
+    shedSlowConsumer(socket);
+    return false;
+  }
+  const busy = senderBusy(sender);
+  if (flags.volatile && (busy || unsent > limits.low)) return false;
+  if (busy || (socket.deflate && flags.compress)) {
+    wsSend.call(socket, encoded.payload, { binary: false, compress: flags.compress });
+    return true;
+  }
+  transport.write(encoded.frame);
+  return true;
+}
+
+/**
+ * Any other message (replies, exception frames, what app code hands `socket.send`): `ws.send`'s
+ * arguments, through `ws`'s own framing, once the socket is under its high watermark. A message
+ * to a socket that is closing (or was just shed) is dropped here and reports an error to its
+ * callback, as `ws` would; `ws` itself would also add its size to `bufferedAmount` for good.
+ */
+export function writeMessage(socket: RoomSocket, data: unknown, ...rest: unknown[]): void {
+  // CONNECTING: `ws` throws, as it should.
+  if (socket.readyState === WebSocket.CONNECTING || mayWrite(socket)) return wsSend.call(socket, data, ...rest);
+  const callback = rest.find((arg) => typeof arg === 'function') as ((error: Error) => void) | undefined;
+  if (callback !== undefined) process.nextTick(callback, new Error(NOT_OPEN));
+}
+
+/** A heartbeat ping, under the same watermark as every other frame. */
+export function writePing(socket: RoomSocket, payload: Buffer): void {
+  if (mayWrite(socket)) socket.ping(payload);
+}
+
+/**
+ * A `ping` listener shared by every socket (`this` is the socket): `ws`'s automatic pongs are off
+ * (they would bypass the watermark), so a client's pings are answered here.
+ */
+export function answerPing(this: WebSocket, data: Buffer): void {
+  const socket = this as RoomSocket;
+  if (mayWrite(socket)) socket.pong(data);
+}

@@ -316,8 +316,13 @@ describe('fuzzing the inbound frames', () => {
   let errors: ProcessErrors;
   before(async () => {
     errors = new ProcessErrors().install();
-    // A low maxPendingFrames, so that bursts of handler frames also meet that refusal.
-    app = await startApp(ChatModule, { maxPayload: MAX_PAYLOAD, maxPendingFrames: MAX_PENDING });
+    // A low maxPendingFrames, so that bursts of handler frames also meet that refusal; no
+    // bad-frame budget, so that every bad frame is answered (bad-frame-budget.test.ts covers it).
+    app = await startApp(ChatModule, {
+      maxPayload: MAX_PAYLOAD,
+      maxPendingFrames: MAX_PENDING,
+      maxBadFrames: Infinity,
+    });
   });
   after(async () => {
     await app.close();

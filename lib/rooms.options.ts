@@ -95,7 +95,7 @@ export interface RoomsAdapterOptions {
   messageParser?: MessageParser;
   /**
    * Frames no handler can take (not JSON, not an object, a bad `id`, no or an unknown event, a
-   * stray ack, binary) that one socket may send within `badFrameWindow`; each is answered with an
+   * stray ack, binary, a `messageParser` refusal) that one socket may send within `badFrameWindow`; each is answered with an
    * exception frame, and the next one closes the connection with 1008. `Infinity` turns it off.
    * Default 100.
    */

@@ -50,6 +50,7 @@ export type MessageParser = {
   // Typed as WsAdapter types its parser's argument (`string | RawData`), in method syntax so that
   // the check is bivariant: a parser typed for WsAdapter, for what really arrives (`string | Buffer`)
   // or as the wire contract writes it (`RawData`) fits.
+  /** One inbound frame (a string for text, a `Buffer` for binary) in; the frame for the router out. */
   parse(data: string | RawData, isBinary: boolean): ParsedFrame | void;
 }['parse'];
 

@@ -22,9 +22,10 @@ export class RoomsExplorer implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
+    const seen = new Set<object>();
     for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) {
-      const prototype = wrapper.metatype?.prototype as Record<string, unknown> | undefined;
-      if (!prototype || !wrapper.instance) continue;
+      const prototype = hookPrototype(wrapper, seen);
+      if (!prototype) continue;
       for (const name of this.scanner.getAllMethodNames(prototype)) {
         const method = prototype[name] as Method;
         if (Reflect.getMetadata(ON_DISCONNECTING_METADATA, method)) {
@@ -54,11 +55,34 @@ export class RoomsExplorer implements OnModuleInit {
     return async (...args) => bound(await this.scopedInstance(wrapper), name)(...args);
   }
 
+  /**
+   * Resolves `wrapper`'s instance for a context in the module that declares it: tokens are local to
+   * a module, so two modules may each have a provider under the same one.
+   */
   private scopedInstance(wrapper: InstanceWrapper, request?: object): Promise<unknown> {
     const contextId = request ? ContextIdFactory.getByRequest(request) : ContextIdFactory.create();
     if (request) this.moduleRef.registerRequestByContextId(request, contextId);
+    const hostRef = wrapper.host?.getProviderByKey(ModuleRef)?.instance as ModuleRef | undefined;
+    if (hostRef) return hostRef.resolve(wrapper.token, contextId, { strict: true });
     return this.moduleRef.resolve(wrapper.token, contextId, { strict: false });
   }
+}
+
+/**
+ * Where `wrapper`'s hook methods are: the prototype of its instance, whatever built it (a class,
+ * `useClass`, `useFactory`, `useValue`). A request-scoped provider has no instance before a
+ * request, so its class is read instead. An instance already seen under another token (a
+ * `useExisting` alias, a factory returning an existing provider) gives nothing, so that its
+ * methods are registered once.
+ */
+function hookPrototype(wrapper: InstanceWrapper, seen: Set<object>): Record<string, unknown> | undefined {
+  if (!wrapper.isDependencyTreeStatic()) {
+    return wrapper.instance ? (wrapper.metatype?.prototype as Record<string, unknown> | undefined) : undefined;
+  }
+  const instance: unknown = wrapper.instance;
+  if (typeof instance !== 'object' || instance === null || seen.has(instance)) return undefined;
+  seen.add(instance);
+  return (Object.getPrototypeOf(instance) as Record<string, unknown> | null) ?? undefined;
 }
 
 function bound(instance: unknown, name: string): Method {

@@ -246,18 +246,6 @@ function targets(table: Table): Target[] {
   return list.filter((target) => target.value.n > 0);
 }
 
-/** The figures for the peers at N = 5,000, beside this run's. */
-const REFERENCE: Array<[string, string, number, Unit]> = [
-  ['raw-send', 'libNsPerSocket', 720, 'ns'],
-  ['raw-frame', 'libNsPerSocket', 180, 'ns'],
-  ['socket.io', 'libNsPerSocket', 2900, 'ns'],
-  ['raw-send', 'deliveriesPerSec', 108_000, 'rate'],
-  ['raw-frame', 'deliveriesPerSec', 135_000, 'rate'],
-  ['socket.io', 'deliveriesPerSec', 70_000, 'rate'],
-  ['raw-send', 'heapPerSocket', 2.6 * 1024, 'kib'],
-  ['socket.io', 'heapPerSocket', 10.6 * 1024, 'kib'],
-];
-
 export function render(results: Results): string {
   const { env, sizes, rows } = results;
   const table = new Table(rows);
@@ -381,21 +369,6 @@ export function render(results: Results): string {
       ]),
     ),
   );
-  const fanSize = Math.max(...table.sizes('fanout'));
-  if (fanSize === 5000) {
-    out.push('', 'The issue’s figures for the peers at N = 5,000, beside this run’s:', '');
-    out.push(
-      markdownTable(
-        ['peer', 'figure', 'issue', 'this run'],
-        REFERENCE.map(([peer, key, value, unit]) => [
-          peer,
-          [...FANOUT, ...MEMORY].find((metric) => metric.key === key)!.label,
-          format(value, unit),
-          cell(table.summary('fanout', peer, fanSize, key), unit),
-        ]),
-      ),
-    );
-  }
   out.push('');
   return out.join('\n');
 }

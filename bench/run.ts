@@ -110,9 +110,8 @@ async function main(): Promise<void> {
     notes.push('--quick runs every peer at once on tiny sizes: it checks that the harness works, nothing more.');
   else {
     notes.push(
-      'Provisional: the machine is a shared 2-core virtual machine and other developers may have been ' +
-        'running test suites during this run (see the load averages below); ratios taken within a run are ' +
-        'more trustworthy than absolute figures.',
+      'The load averages before and after the run are shown under "Machine and versions"; ratios taken ' +
+        'within a run are steadier than absolute figures.',
     );
   }
   notes.push(

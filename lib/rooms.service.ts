@@ -17,6 +17,7 @@ const NOBODY = { r: [], x: [] };
  */
 @Injectable()
 export class RoomService<Events extends EventsMap = DefaultEvents> {
+  /** @internal Nest injects it. */
   constructor(private readonly server: RoomsServer) {}
 
   /** Targets the members of `rooms` (a union: each socket once). */

@@ -8,6 +8,7 @@ import { AckCollector } from './ack-collector.js';
 import { encodeEvent, type EncodedEvent } from './frame.js';
 import type { DefaultEvents, EventArgs, EventName, EventsMap } from './typed-events.js';
 
+/** @internal How an operator acts, set by its modifiers. */
 export interface BroadcastFlags {
   /** This server only. */
   readonly local: boolean;
@@ -19,6 +20,7 @@ export interface BroadcastFlags {
   readonly timeout: number | undefined;
 }
 
+/** @internal */
 export const DEFAULT_FLAGS: BroadcastFlags = { local: false, volatile: false, compress: true, timeout: undefined };
 
 function addRooms(current: readonly string[], added: string | readonly string[]): readonly string[] {
@@ -34,6 +36,7 @@ function addRooms(current: readonly string[], added: string | readonly string[])
  * be kept and reused. No target rooms means every socket.
  */
 export class BroadcastOperator<Events extends EventsMap = DefaultEvents> {
+  /** @internal `RoomService` and `RoomSocket` start operators; users never build one. */
   constructor(
     private readonly server: RoomsServer,
     private readonly rooms: readonly string[],

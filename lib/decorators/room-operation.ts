@@ -10,6 +10,7 @@ export type RoomsSelector<TData = any> =
   | readonly string[]
   | ((data: TData, socket: RoomSocket) => string | readonly string[] | Promise<string | readonly string[]>);
 
+/** @internal */
 export type RoomOperation =
   | { readonly kind: 'join' | 'leave'; readonly rooms: RoomsSelector }
   | { readonly kind: 'broadcast'; readonly rooms: RoomsSelector; readonly exceptSender: boolean };
@@ -17,6 +18,7 @@ export type RoomOperation =
 /**
  * Records one room operation on a handler and makes sure the one rooms interceptor runs it.
  * Operations run in the order the decorators are written, top to bottom.
+ * @internal
  */
 export function roomOperation(operation: RoomOperation): MethodDecorator {
   return (target, key, descriptor) => {

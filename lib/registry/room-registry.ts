@@ -3,9 +3,9 @@ import { EventEmitter } from 'node:events';
 /** What the registry needs of a member: its id and the set of rooms it is in, kept by the member. */
 export interface RoomMember {
   readonly id: string;
-  /** The member's side of the two maps; the registry is the only writer. */
+  /** @internal The member's side of the two maps; the registry is the only writer. */
   readonly roomSet: Set<string>;
-  /** Scratch space for de-duplicating a selection without allocating; owned by the registry. */
+  /** @internal Scratch space for de-duplicating a selection without allocating; owned by the registry. */
   selectionMark: number;
 }
 

@@ -39,6 +39,7 @@ function share(value: string): string {
   return value;
 }
 
+/** @internal */
 export function handshakeOf(request: IncomingMessage): Handshake {
   const headers = request.headers;
   for (const name in headers) {

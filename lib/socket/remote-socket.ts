@@ -3,7 +3,7 @@ import type { RoomsServer } from '../rooms.server.js';
 import type { Handshake } from './handshake.js';
 import type { RoomSocket } from './room-socket.js';
 
-/** A socket as servers send it to each other. */
+/** @internal A socket as servers send it to each other. */
 export interface SocketSnapshot {
   id: string;
   rooms: string[];
@@ -11,7 +11,7 @@ export interface SocketSnapshot {
   handshake: Handshake;
 }
 
-/** A local socket as other servers see it (`data` is the socket's own object, not a copy). */
+/** @internal A local socket as other servers see it (`data` is the socket's own object, not a copy). */
 export function snapshotOf(socket: RoomSocket): SocketSnapshot {
   return { id: socket.id, rooms: [...socket.rooms], data: socket.data, handshake: socket.handshake };
 }

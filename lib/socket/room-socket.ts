@@ -14,7 +14,7 @@ import { writeMessage } from './write-path.js';
 /** Why a socket went away, as `@OnDisconnecting`, `@OnDisconnect` and `handleDisconnect` see it. */
 export type DisconnectReason = 'transport close' | 'server disconnect' | 'server shutting down' | 'ping timeout';
 
-/** @internal Nest's `handleDisconnect` callback of one gateway for one socket. */
+/** Nest's `handleDisconnect` callback of one gateway for one socket (what `RoomsAdapter.bindClientDisconnect` takes). */
 export type DisconnectCallback = (reason: DisconnectReason) => void;
 
 const EXCEPTION_FRAME_START = '{"event":"exception"';

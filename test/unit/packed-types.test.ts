@@ -76,6 +76,8 @@ const TYPE_EXPORTS = [
   'RoomsModuleOptions',
   'RoomsOptionsFactory',
   'RoomsAdapterOptions',
+  'MessageParser',
+  'ParsedFrame',
   'Broker',
   'BrokerConnection',
   'BrokerListener',

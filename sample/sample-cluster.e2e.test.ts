@@ -4,7 +4,7 @@ import type { INestApplication } from '@nestjs/common';
 import { RedisBroker } from '../lib/redis/index.js';
 import { TestClient } from '../test/support/client.js';
 import { untilMeshed } from '../test/support/cluster.js';
-import type { TestApp } from '../test/support/app.js';
+import { testAppOf } from '../test/support/app.js';
 import { RedisProcess } from '../test/support/redis-server.js';
 import { createSampleApp } from './bootstrap.js';
 
@@ -22,7 +22,7 @@ before(async () => {
     apps.push(app);
     ports.push((app.getHttpServer().address() as { port: number }).port);
   }
-  await untilMeshed(apps.map((app) => ({ app }) as TestApp));
+  await untilMeshed(apps.map(testAppOf));
 });
 after(async () => {
   await Promise.all(apps.map((app) => app.close()));

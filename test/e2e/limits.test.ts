@@ -133,7 +133,7 @@ describe('slow consumers', () => {
     assert.equal(slowSocket, slow.id);
 
     // The slow client stops reading: the server's buffer for it can only grow.
-    const raw = (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    const raw = slow.tcp;
     raw.pause();
     const chunk = 'x'.repeat(64 * 1024);
     let sent = 0;

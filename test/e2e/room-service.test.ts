@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import type { Socket } from 'node:net';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { RoomsError, type RoomsAdapterOptions, type RoomsModuleOptions } from '../../lib/index.js';
-import { RoomsServer } from '../../lib/rooms.server.js';
 import { startApp, type TestApp } from '../support/app.js';
 import { closeAll, TestClient, type Frame } from '../support/client.js';
 import { ServerEventProbe, ServiceGateway, serviceModule } from '../support/service.fixture.js';
@@ -461,7 +459,7 @@ describe('RoomService', () => {
     });
 
     it('onServerEvent returns a function that unsubscribes the handler', () => {
-      const events = h.app.app.get(RoomsServer).serverEvents;
+      const events = h.app.serverEvents();
       const before = events.listenerCount('sub-test');
       const unsubscribe = h.rooms.onServerEvent('sub-test', () => undefined);
       assert.equal(typeof unsubscribe, 'function');
@@ -575,7 +573,7 @@ describe('RoomService compress() with per-message deflate', () => {
   afterEach(() => h.cleanUp());
   after(() => h.close());
 
-  const bytesRead = (client: TestClient) => (client.ws as unknown as { _socket: Socket })._socket.bytesRead;
+  const bytesRead = (client: TestClient) => client.tcp.bytesRead;
 
   it('compress(true) deflates for a socket that negotiated it, keeping JSON and order', async () => {
     const [deflating] = await h.connect(1, { perMessageDeflate: true });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { InMemoryBroker, RoomsError, type RoomSocket } from '../../lib/index.js';
+import { InMemoryBroker, RoomsError } from '../../lib/index.js';
 import { STRAY_ACK } from '../../lib/rooms.messages.js';
 import { startApp, type TestApp } from '../support/app.js';
 import { ChatModule } from '../support/chat.fixture.js';
@@ -17,8 +17,8 @@ async function silentClient(app: TestApp): Promise<{ client: TestClient; log: Fr
   return { client, log: new FrameLog(client.ws) };
 }
 
-/** How many `emitWithAck` requests the socket still holds an entry for. */
-const pendingOn = (socket: RoomSocket) => socket.pendingAcks?.size ?? 0;
+/** How many `emitWithAck` requests the server side of `id` still holds an entry for. */
+const pendingOn = (app: TestApp, id: string) => app.pendingAcks(id)?.size ?? 0;
 
 /** Runs `CALLS` short-timeout `emitWithAck`s and asserts that every one rejected as timed out. */
 async function timeOutMany(app: TestApp, targets: string[]): Promise<void> {
@@ -53,7 +53,7 @@ describe('timed-out acks are forgotten', () => {
   it(`${CALLS} timed-out emitWithAck leave nothing on a socket that never answers; a late answer is a stray ack`, async () => {
     const { client, log } = await silentClient(app);
     await timeOutMany(app, [client.id]);
-    assert.equal(pendingOn(app.socket(client.id)), 0);
+    assert.equal(pendingOn(app, client.id), 0);
     await answerLate(client, log);
     await client.close();
   });
@@ -64,7 +64,7 @@ describe('timed-out acks are forgotten', () => {
     const question = await log.until((frame) => frame.event === 'question');
     client.send({ ack: question.ack, data: 'yes' });
     assert.deepEqual(await asked, ['yes']);
-    assert.equal(app.socket(client.id).pendingAcks, undefined);
+    assert.equal(app.pendingAcks(client.id), undefined);
     await answerLate(client, log);
     await client.close();
   });
@@ -84,9 +84,9 @@ describe('timed-out acks are forgotten on every server of a cluster', () => {
     const here = await silentClient(origin);
     const there = await silentClient(other);
     await timeOutMany(origin, [here.client.id, there.client.id]);
-    assert.equal(pendingOn(origin.socket(here.client.id)), 0);
+    assert.equal(pendingOn(origin, here.client.id), 0);
     // The other server counts the timeout from when the request reached it: a moment after the origin.
-    const left = await settle(async () => pendingOn(other.socket(there.client.id)), 0);
+    const left = await settle(async () => pendingOn(other, there.client.id), 0);
     assert.equal(left, 0, 'the remote socket forgot every timed-out request');
     await answerLate(here.client, here.log);
     await answerLate(there.client, there.log);
@@ -100,7 +100,7 @@ describe('timed-out acks are forgotten on every server of a cluster', () => {
     const question = await there.log.until((frame) => frame.event === 'question');
     there.client.send({ ack: question.ack, data: 'from afar' });
     assert.deepEqual(await asked, ['from afar']);
-    assert.equal(other.socket(there.client.id).pendingAcks, undefined);
+    assert.equal(other.pendingAcks(there.client.id), undefined);
     await answerLate(there.client, there.log);
     await there.client.close();
   });

@@ -9,7 +9,6 @@ import {
   type OnGatewayDisconnect,
 } from '@nestjs/websockets';
 import { JoinRoom, OnDisconnect, OnDisconnecting, RoomsModule, type RoomSocket } from '../../lib/index.js';
-import { RoomsServer } from '../../lib/rooms.server.js';
 import { startApp, type TestApp } from '../support/app.js';
 import { TestClient } from '../support/client.js';
 import { gcFunction, ProcessErrors } from './hardening.fixture.js';
@@ -145,7 +144,7 @@ describe('churn', () => {
    */
   async function churn(first: number, count: number): Promise<void> {
     const url = app.url('/churn');
-    const registry = app.app.get(RoomsServer).registry;
+    const registry = app.registry();
     for (let wave = first; wave < first + count; wave += CONCURRENCY) {
       const numbers = Array.from({ length: Math.min(CONCURRENCY, first + count - wave) }, (_, i) => wave + i);
       const clients = await Promise.all(
@@ -178,7 +177,7 @@ describe('churn', () => {
     async (t) => {
       const gc = gcFunction();
       const counter = app.app.get(HookCounter);
-      const registry = app.app.get(RoomsServer).registry;
+      const registry = app.registry();
 
       // Warm-up: JIT, pools and caches settle before the baseline.
       await churn(0, WARM_UP);

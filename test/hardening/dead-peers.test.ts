@@ -10,7 +10,6 @@ import {
   type OnGatewayDisconnect,
 } from '@nestjs/websockets';
 import { JoinRoom, OnDisconnect, OnDisconnecting, RoomsModule, type RoomSocket } from '../../lib/index.js';
-import { RoomsServer } from '../../lib/rooms.server.js';
 import { startApp, type TestApp } from '../support/app.js';
 import { closeAll, TestClient } from '../support/client.js';
 
@@ -139,7 +138,7 @@ describe('dead peers', () => {
         { hook: 'handleDisconnect', rooms: [], live: 0, reason: 'ping timeout' },
       ],
     );
-    assert.equal(app.app.get(RoomsServer).registry.getMember(id), undefined, 'the registry forgot it');
+    assert.equal(app.findSocket(id), undefined, 'the registry forgot it');
   }
 
   it('a client that never answers a ping is cut off within two intervals, with its rooms in @OnDisconnecting', async (t) => {
@@ -214,7 +213,7 @@ describe('dead peers', () => {
     app.rooms.to(ROOMS[1]).emit('still', 'here');
     assert.deepEqual(await healthy.next(), { event: 'still', data: 'here' });
     assert.equal(await app.rooms.in(ROOMS).count(), 1);
-    const healthySocket = app.app.get(RoomsServer).registry.getMember(healthy.id)!;
+    const healthySocket = app.socket(healthy.id);
     assert.deepEqual([...healthySocket.rooms].sort(), [healthy.id, ...ROOMS].sort());
     await closeAll([healthy]);
     await hooks.gone(healthy.id);

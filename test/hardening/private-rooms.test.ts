@@ -26,7 +26,6 @@ import {
   STRAY_ACK,
   UNKNOWN_EVENT,
 } from '../../lib/rooms.messages.js';
-import { RoomsServer } from '../../lib/rooms.server.js';
 import { startApp, type TestApp } from '../support/app.js';
 import { untilMeshed } from '../support/cluster.js';
 import { closeAll, TestClient, type Frame } from '../support/client.js';
@@ -165,17 +164,16 @@ function roomsOf(app: TestApp, id: string): string[] {
 
 /** Members of a room on this server. */
 function membersOf(app: TestApp, room: string): string[] {
-  return app.app
-    .get(RoomsServer)
-    .registry.select([room], [])
+  return app
+    .registry()
+    .select([room], [])
     .map((member) => member.id)
     .sort();
 }
 
 /** Resolves once the server has let go of those sockets (their close reached it). */
 async function untilForgotten(app: TestApp, ids: readonly string[]): Promise<void> {
-  const registry = app.app.get(RoomsServer).registry;
-  while (ids.some((id) => registry.getMember(id) !== undefined)) await new Promise((resolve) => setTimeout(resolve, 5));
+  while (ids.some((id) => app.findSocket(id) !== undefined)) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 /** Each client's very next frame is a marker sent to it alone: it had received nothing else. */

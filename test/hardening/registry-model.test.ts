@@ -19,7 +19,6 @@ import {
   type RoomSocket,
 } from '../../lib/index.js';
 import { PRIVATE_ROOM, ROOM_LIMIT } from '../../lib/rooms.messages.js';
-import { RoomsServer } from '../../lib/rooms.server.js';
 import { startApp, type TestApp } from '../support/app.js';
 import { TestClient, type Frame } from '../support/client.js';
 import { ProcessErrors } from './hardening.fixture.js';
@@ -186,7 +185,6 @@ function show(refs: readonly RoomRef[]): string {
 
 interface Real {
   app: TestApp;
-  server: RoomsServer;
   log: HookLog;
   clients: Map<string, TestClient>;
   broadcasts: number;
@@ -236,7 +234,7 @@ async function expectDelivery(model: Model, real: Real, n: number, recipients: r
     model.live.map(async (id) => {
       const client = real.clients.get(id)!;
       // The marker goes to the socket directly: its own id room may be gone.
-      real.server.registry.getMember(id)!.sendEvent('marker', n);
+      real.app.socket(id).sendEvent('marker', n);
       const frames: Frame[] = [];
       for (let frame = await client.next(5000); frame.event !== 'marker'; frame = await client.next(5000))
         frames.push(frame);
@@ -247,7 +245,7 @@ async function expectDelivery(model: Model, real: Real, n: number, recipients: r
 
 /** Both maps of the registry against the model, and the service's view of them. */
 async function checkInvariants(model: Model, real: Real): Promise<void> {
-  const registry = real.server.registry;
+  const registry = real.app.registry();
   const rooms = model.rooms();
   assert.equal(registry.memberCount, model.sockets.size, 'registered sockets');
   // member -> rooms
@@ -377,7 +375,7 @@ class Disconnect extends OnSocket {
       await client(real).close();
       await expectGone(model, real, [id], 'transport close');
     } else {
-      real.server.registry.getMember(id)!.disconnect(this.how === 'cut');
+      real.app.socket(id).disconnect(this.how === 'cut');
       await expectGone(model, real, [id], 'server disconnect');
     }
   }
@@ -474,7 +472,7 @@ class SocketBroadcast extends OnSocket {
   async act(model: Model, real: Real): Promise<void> {
     const { id } = this.pick(model);
     const rooms = resolve(model, this.rooms);
-    const socket = real.server.registry.getMember(id)!;
+    const socket = real.app.socket(id);
     const n = ++real.broadcasts;
     (rooms.length === 0 ? socket.broadcast : socket.to(rooms)).emit('b', n);
     await expectDelivery(model, real, n, model.select(rooms, [id]));
@@ -525,12 +523,11 @@ describe('registry model check', () => {
   });
 
   it('random joins, leaves, disconnects, socketsJoin/Leave, disconnectSockets and broadcasts agree with a plain model', async (t) => {
-    const server = app.app.get(RoomsServer);
     const log = app.app.get(HookLog);
     let steps = 0;
     const property = fc.asyncProperty(commands, async (cmds) => {
       const model = new Model();
-      const real: Real = { app, server, log, clients: new Map(), broadcasts: 0 };
+      const real: Real = { app, log, clients: new Map(), broadcasts: 0 };
       for (let i = 0; i < 3; i++) await new Connect().run(model, real);
       try {
         await fc.asyncModelRun(() => ({ model, real }), cmds);
@@ -542,8 +539,8 @@ describe('registry model check', () => {
         await Promise.all(left.map((id) => log.gone(id)));
         log.calls.clear();
       }
-      assert.equal(server.registry.memberCount, 0, 'no socket left');
-      assert.equal(server.registry.roomCount, 0, 'no room left');
+      assert.equal(app.registrySize().sockets, 0, 'no socket left');
+      assert.equal(app.registrySize().rooms, 0, 'no room left');
       assert.equal(errors.seen.length, 0, errors.describe());
     });
     const details = await fc.check(property, { numRuns: RUNS, interruptAfterTimeLimit: 90_000 });
@@ -573,7 +570,7 @@ describe('registry model check', () => {
     assert.equal(answer.event, 'exception', `a join of ${MAX_ROOMS + 1} rooms: ${JSON.stringify(answer)}`);
     assert.equal(answer.data.message, ROOM_LIMIT(MAX_ROOMS));
     await assert.rejects(socket.join(rooms), { message: ROOM_LIMIT(MAX_ROOMS) });
-    assert.equal(app.app.get(RoomsServer).registry.memberCount, 1, 'alone on the app');
+    assert.equal(app.registrySize().sockets, 1, 'alone on the app');
     await assert.rejects(app.rooms.socketsJoin(rooms), { message: ROOM_LIMIT(MAX_ROOMS) });
     assert.deepEqual([...socket.rooms], []);
     assert.deepEqual(await ask(client, { event: 'join', data: { rooms: rooms.slice(0, MAX_ROOMS) } }), {

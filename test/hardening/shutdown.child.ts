@@ -25,7 +25,7 @@ import {
   type RoomsModuleOptions,
 } from '../../lib/index.js';
 import { RedisBroker } from '../../lib/redis/index.js';
-import { RoomsServer } from '../../lib/rooms.server.js';
+import { clusterOf } from '../support/app.js';
 
 function say(line: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
@@ -75,7 +75,7 @@ const app = await NestFactory.create(ShutdownModule, { logger: false });
 app.useWebSocketAdapter(new RoomsAdapter(app, { heartbeatInterval: 500 }));
 await app.listen(0, '127.0.0.1');
 const { port } = app.getHttpServer().address() as { port: number };
-say({ ready: true, port, node: app.get(RoomsServer).cluster.id });
+say({ ready: true, port, node: clusterOf(app).id });
 
 process.once('SIGTERM', () => {
   say({ closing: true, resources: process.getActiveResourcesInfo() });

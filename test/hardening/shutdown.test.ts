@@ -8,7 +8,6 @@ import { after, before, describe, it } from 'node:test';
 import { Module } from '@nestjs/common';
 import { RoomsModule } from '../../lib/index.js';
 import { RedisBroker } from '../../lib/redis/index.js';
-import { RoomsServer } from '../../lib/rooms.server.js';
 import { startApp, type TestApp } from '../support/app.js';
 import { TestClient } from '../support/client.js';
 import { RedisProcess } from '../support/redis-server.js';
@@ -112,7 +111,7 @@ async function connectClients(port: number): Promise<{ clients: TestClient[]; de
     assert.deepEqual(await client.request('join', { rooms: ROOMS }), { event: 'joined', data: ROOMS });
   }
   // Its socket stops reading: the server's close frame is never answered.
-  (deaf.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+  deaf.tcp.pause();
   deaf.ws.on('error', () => {});
   return { clients, deaf };
 }
@@ -155,7 +154,7 @@ describe('graceful shutdown', () => {
 
       for (const client of [...clients, deaf]) assertShutdownHooks(child, client.id);
       // The client that did not answer was cut off after the grace period; its close frame was 1001 too.
-      (deaf.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+      deaf.tcp.resume();
       assert.equal((await deaf.closed).code, 1001);
     } finally {
       child.process.kill('SIGKILL');
@@ -173,7 +172,7 @@ describe('graceful shutdown', () => {
       @Module({ imports: [RoomsModule.forRoot({ broker })] })
       class PeerModule {}
       peer = await startApp(PeerModule);
-      const cluster = peer.app.get(RoomsServer).cluster;
+      const cluster = peer.cluster();
       while (!cluster.peerIds.includes(node)) await once(cluster, 'peer-up');
       const { clients, deaf } = await connectClients(port);
       assert.equal(await peer.rooms.in(ROOMS).count(), CLIENTS + 1, "the peer counts the child's sockets");
@@ -203,7 +202,7 @@ describe('graceful shutdown', () => {
       assert.ok(goneAt - sentAt < 3000, `peer-down ${(goneAt - sentAt).toFixed(0)} ms after SIGTERM`);
       assert.ok(!child.lines.some((line) => line.stillAlive), 'nothing was left running');
       for (const client of [...clients, deaf]) assertShutdownHooks(child, client.id);
-      (deaf.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+      deaf.tcp.resume();
       assert.equal((await deaf.closed).code, 1001);
 
       // The peer's requests do not wait for the server that left.

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import type { Socket } from 'node:net';
 import { WebSocket, type ClientOptions } from 'ws';
 
 export interface Frame {
@@ -71,6 +72,11 @@ export class TestClient {
       };
       this.waiters.push(waiter);
     });
+  }
+
+  /** The TCP socket under the connection (ws keeps it unexported), to pause reading or count bytes. */
+  get tcp(): Socket {
+    return (this.ws as unknown as { _socket: Socket })._socket;
   }
 
   /** Frames received and not yet read. */

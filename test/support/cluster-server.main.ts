@@ -10,7 +10,7 @@ import { Body, Controller, Get, HttpException, Module, Post, Query } from '@nest
 import { NestFactory } from '@nestjs/core';
 import { RoomsAdapter, RoomService, RoomsModule } from '../../lib/index.js';
 import { RedisBroker } from '../../lib/redis/index.js';
-import { RoomsServer } from '../../lib/rooms.server.js';
+import { clusterOf } from './app.js';
 import { ChatGateway } from './chat.fixture.js';
 
 const url = process.env.REDIS_URL;
@@ -64,7 +64,7 @@ process.stdin.on('end', () => process.exit(0)).resume();
 
 const app = await NestFactory.create(ClusterServerModule, { logger: false });
 app.useWebSocketAdapter(new RoomsAdapter(app));
-const cluster = app.get(RoomsServer).cluster;
+const cluster = clusterOf(app);
 cluster.on('peer-up', (node) => say({ peerUp: node }));
 cluster.on('peer-down', (node) => say({ peerDown: node }));
 await app.listen(0, '127.0.0.1');

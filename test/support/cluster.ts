@@ -2,7 +2,6 @@ import { once } from 'node:events';
 import type { Type } from '@nestjs/common';
 import { startApp, type TestApp } from './app.js';
 import type { RoomsAdapterOptions } from '../../lib/index.js';
-import { RoomsServer } from '../../lib/rooms.server.js';
 
 /** Starts `count` apps of `moduleFor()` (each its own Nest app: its own server of the cluster). */
 export async function startCluster(
@@ -23,7 +22,7 @@ export async function closeCluster(apps: TestApp[]): Promise<void> {
 export async function untilMeshed(apps: TestApp[]): Promise<void> {
   await Promise.all(
     apps.map(async (app) => {
-      const cluster = app.app.get(RoomsServer).cluster;
+      const cluster = app.cluster();
       while (cluster.peerIds.length < apps.length - 1) await once(cluster, 'peer-up');
     }),
   );
@@ -31,10 +30,10 @@ export async function untilMeshed(apps: TestApp[]): Promise<void> {
 
 /** Resolves once `app` has declared `node` gone. */
 export async function untilGone(app: TestApp, node: string): Promise<void> {
-  const cluster = app.app.get(RoomsServer).cluster;
+  const cluster = app.cluster();
   while (cluster.peerIds.includes(node)) await once(cluster, 'peer-down');
 }
 
 export function nodeIdOf(app: TestApp): string {
-  return app.app.get(RoomsServer).cluster.id;
+  return app.cluster().id;
 }

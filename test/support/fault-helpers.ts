@@ -5,7 +5,6 @@ import { NestFactory } from '@nestjs/core';
 import type { WebSocket } from 'ws';
 import { RoomsAdapter, RoomsModule, type Broker } from '../../lib/index.js';
 import { RedisBroker, type RedisBrokerOptions } from '../../lib/redis/index.js';
-import { RoomsServer } from '../../lib/rooms.server.js';
 import { listenWith, type TestApp } from './app.js';
 import { ChatGateway } from './chat.fixture.js';
 import type { Frame } from './client.js';
@@ -31,7 +30,7 @@ export function redisBroker(redis: RedisProcess, options: RedisBrokerOptions = {
 
 /** Resolves at the next `broker-status` of `app` that reports `up`. Call it before causing the change. */
 export async function untilBrokerStatus(app: TestApp, up: boolean): Promise<void> {
-  const cluster = app.app.get(RoomsServer).cluster;
+  const cluster = app.cluster();
   for (;;) {
     const [status] = await once(cluster, 'broker-status');
     if (status === up) return;

@@ -3,7 +3,7 @@ import { after, before, it } from 'node:test';
 import type { INestApplication } from '@nestjs/common';
 import { RedisBroker } from '../lib/redis/index.js';
 import { TestClient } from '../test/support/client.js';
-import { untilMeshed } from '../test/support/cluster.js';
+import { untilMeshed } from '../test/support/timing.js';
 import { testAppOf } from '../test/support/app.js';
 import { RedisProcess } from '../test/support/redis-server.js';
 import { createSampleApp } from './bootstrap.js';

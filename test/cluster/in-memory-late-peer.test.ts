@@ -5,7 +5,8 @@ import { InMemoryBroker, RoomsModule } from '../../lib/index.js';
 import type { TestApp } from '../support/app.js';
 import { ChatGateway } from '../support/chat.fixture.js';
 import { closeAll, TestClient } from '../support/client.js';
-import { closeCluster, startCluster, untilMeshed } from '../support/cluster.js';
+import { closeCluster, startCluster } from '../support/cluster.js';
+import { untilMeshed } from '../support/timing.js';
 
 // A server alone on its in-memory broker subscribes no room channels (nothing could publish to
 // them); these are the rooms it made while alone, which the first peer must still reach.

@@ -9,18 +9,17 @@ import { RoomsError } from '../../lib/index.js';
 import { BROKER_DOWN } from '../../lib/rooms.messages.js';
 import { startApp, type TestApp } from '../support/app.js';
 import { closeAll, TestClient } from '../support/client.js';
-import { closeCluster, nodeIdOf, startCluster, untilGone, untilMeshed } from '../support/cluster.js';
+import { closeCluster, nodeIdOf, startCluster } from '../support/cluster.js';
 import {
   brokerModule,
   CapturingLogger,
   FrameLog,
   redisBroker,
-  settle,
   shardSubscribers,
   startAppWithLogger,
-  untilBrokerStatus,
 } from '../support/fault-helpers.js';
 import { RedisProcess } from '../support/redis-server.js';
+import { eventually, untilBrokerStatus, untilGone, untilMeshed } from '../support/timing.js';
 
 // Nothing in this file may end in an unhandled rejection or an uncaught exception: recorded here,
 // asserted by the fault tests and once more at the end.
@@ -342,7 +341,7 @@ describe('routing through Redis', () => {
     assert.deepEqual(await a.request('leave', { room: 'routed' }), { event: 'left', data: 'routed' });
     assert.equal(await subscribers(), 2, 'a2 is still in the room on A');
     assert.deepEqual(await a2.request('leave', { room: 'routed' }), { event: 'left', data: 'routed' });
-    assert.equal(await settle(subscribers, 1), 1);
+    assert.equal(await eventually(subscribers, 1), 1);
     apps[0].rooms.to('routed').emit('still there', 'from A');
     assert.deepEqual(await b.next(), { event: 'still there', data: 'from A' });
     apps[0].rooms.to([a.id, a2.id]).emit('marker');

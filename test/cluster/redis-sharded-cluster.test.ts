@@ -9,7 +9,8 @@ import { Cluster } from 'ioredis';
 import { RedisBroker } from '../../lib/redis/index.js';
 import type { TestApp } from '../support/app.js';
 import { closeAll, TestClient } from '../support/client.js';
-import { closeCluster, startCluster, untilMeshed } from '../support/cluster.js';
+import { closeCluster, startCluster } from '../support/cluster.js';
+import { untilMeshed } from '../support/timing.js';
 import { brokerModule, shardSubscribers } from '../support/fault-helpers.js';
 import { RedisClusterProcess, type RedisProcess } from '../support/redis-server.js';
 

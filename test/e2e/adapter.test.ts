@@ -6,14 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { RoomSocket } from '../../lib/index.js';
 import { freePort } from '../support/app.js';
-import {
-  AdapterModule,
-  ownPortModule,
-  startAdapterApp,
-  within,
-  type AdapterTestApp,
-} from '../support/adapter.fixture.js';
+import { AdapterModule, ownPortModule, startAdapterApp, type AdapterTestApp } from '../support/adapter.fixture.js';
 import { closeAll, TestClient, type Frame } from '../support/client.js';
+import { within } from '../support/timing.js';
 
 const SOCKET_ID = /^[A-Za-z0-9_-]{22}$/;
 

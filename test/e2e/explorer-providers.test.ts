@@ -3,9 +3,10 @@ import { after, before, describe, it } from 'node:test';
 import { InMemoryBroker } from '../../lib/index.js';
 import type { TestApp } from '../support/app.js';
 import { TestClient } from '../support/client.js';
-import { closeCluster, startCluster, untilMeshed } from '../support/cluster.js';
+import { closeCluster, startCluster } from '../support/cluster.js';
 import { HookLog } from '../support/decorators.fixture.js';
 import { EXPLORER_PHASES, explorerModule, PingLog } from '../support/explorer.fixture.js';
+import { untilMeshed } from '../support/timing.js';
 
 const sorted = (items: readonly string[]) => [...items].sort();
 

@@ -4,7 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { RoomsAdapter, RoomService } from '../../lib/index.js';
-import { FastifyRoomsModule, Recorder, within } from '../support/adapter.fixture.js';
+import { FastifyRoomsModule, Recorder } from '../support/adapter.fixture.js';
+import { within } from '../support/timing.js';
 import { closeAll, TestClient } from '../support/client.js';
 
 describe('RoomsAdapter on @nestjs/platform-fastify', () => {

@@ -5,8 +5,9 @@ import { STRAY_ACK } from '../../lib/rooms.messages.js';
 import { startApp, type TestApp } from '../support/app.js';
 import { ChatModule } from '../support/chat.fixture.js';
 import { TestClient, type Frame } from '../support/client.js';
-import { closeCluster, startCluster, untilMeshed } from '../support/cluster.js';
-import { brokerModule, FrameLog, settle } from '../support/fault-helpers.js';
+import { closeCluster, startCluster } from '../support/cluster.js';
+import { brokerModule, FrameLog } from '../support/fault-helpers.js';
+import { eventually, untilMeshed } from '../support/timing.js';
 
 const CALLS = 20_000;
 const SHORT = 50;
@@ -86,7 +87,7 @@ describe('timed-out acks are forgotten on every server of a cluster', () => {
     await timeOutMany(origin, [here.client.id, there.client.id]);
     assert.equal(pendingOn(origin, here.client.id), 0);
     // The other server counts the timeout from when the request reached it: a moment after the origin.
-    const left = await settle(async () => pendingOn(other, there.client.id), 0);
+    const left = await eventually(async () => pendingOn(other, there.client.id), 0);
     assert.equal(left, 0, 'the remote socket forgot every timed-out request');
     await answerLate(here.client, here.log);
     await answerLate(there.client, there.log);

@@ -16,7 +16,8 @@ import {
 import { startApp, type TestApp } from '../support/app.js';
 import { ChatModule } from '../support/chat.fixture.js';
 import { closeAll, TestClient, type Frame } from '../support/client.js';
-import { ProcessErrors, settle } from './hardening.fixture.js';
+import { ProcessErrors } from './hardening.fixture.js';
+import { turns } from '../support/timing.js';
 
 /*
  * Fuzzing the inbound side. Several clients send thousands of random frames at once (random bytes
@@ -428,7 +429,7 @@ describe('fuzzing the inbound frames', () => {
           while (reply.event === 'said') reply = await good.next();
           assert.deepEqual(reply, { event: 'echo', data: `round ${round}` });
         }
-        await settle();
+        await turns();
         assert.equal(errors.seen.length, 0, errors.describe());
       },
     );
@@ -496,7 +497,7 @@ describe('deeply nested frames at the default maxPayload', () => {
       const depth = 100_000;
       client.send(`{"event":${JSON.stringify(event)},"id":"deep","data":${'['.repeat(depth)}${']'.repeat(depth)}}`);
       const answer = await client.next().catch((error: Error) => ({ event: `<${error.message}>` }) as Frame);
-      await settle();
+      await turns();
       assert.equal(errors.seen.length, 0, errors.describe());
       assert.equal(answer.event, 'exception', `answer: ${JSON.stringify(answer).slice(0, 300)}`);
       assert.equal(answer.id, 'deep');

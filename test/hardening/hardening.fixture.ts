@@ -35,8 +35,3 @@ export function gcFunction(): () => void {
   setFlagsFromString('--expose-gc');
   return runInNewContext('gc') as () => void;
 }
-
-/** A few turns of the event loop, so that timers set with 0 ms (rxjs error reports) have run. */
-export async function settle(turns = 3): Promise<void> {
-  for (let i = 0; i < turns; i++) await new Promise((resolve) => setTimeout(resolve, 0));
-}

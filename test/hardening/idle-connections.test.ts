@@ -10,7 +10,7 @@ import { NestFactory } from '@nestjs/core';
 import { RoomsAdapter, RoomsModule, type RoomSocket } from '../../lib/index.js';
 import { INVALID_UPGRADE_TIMEOUT } from '../../lib/rooms.messages.js';
 import { freePort, startApp } from '../support/app.js';
-import { within } from '../support/adapter.fixture.js';
+import { within } from '../support/timing.js';
 import { ChatGateway } from '../support/chat.fixture.js';
 import { TestClient } from '../support/client.js';
 

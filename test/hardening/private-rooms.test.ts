@@ -27,7 +27,7 @@ import {
   UNKNOWN_EVENT,
 } from '../../lib/rooms.messages.js';
 import { startApp, type TestApp } from '../support/app.js';
-import { untilMeshed } from '../support/cluster.js';
+import { untilMeshed } from '../support/timing.js';
 import { closeAll, TestClient, type Frame } from '../support/client.js';
 
 /*

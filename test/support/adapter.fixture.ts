@@ -20,15 +20,7 @@ import {
   type RoomsAdapterOptions,
 } from '../../lib/index.js';
 import { listenWith, type TestApp } from './app.js';
-
-/** `promise`, or a rejection naming `what` when it has not settled within `ms` (a guard, not a sleep). */
-export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+import { within } from './timing.js';
 
 /** What one hook saw for one socket. */
 export interface Seen {

@@ -5,7 +5,8 @@ import { RoomsError, RoomsModule, type Broker } from '../../lib/index.js';
 import type { TestApp } from './app.js';
 import { ChatGateway } from './chat.fixture.js';
 import { closeAll, TestClient } from './client.js';
-import { closeCluster, nodeIdOf, startCluster, untilGone, untilMeshed } from './cluster.js';
+import { closeCluster, nodeIdOf, startCluster } from './cluster.js';
+import { untilGone, untilMeshed } from './timing.js';
 
 function clusterModule(broker: Broker) {
   @Module({ imports: [RoomsModule.forRoot({ broker })], providers: [ChatGateway] })

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type { Type } from '@nestjs/common';
 import { startApp, type TestApp } from './app.js';
 import type { RoomsAdapterOptions } from '../../lib/index.js';
@@ -16,22 +15,6 @@ export async function startCluster(
 
 export async function closeCluster(apps: TestApp[]): Promise<void> {
   await Promise.all(apps.map((app) => app.close()));
-}
-
-/** Resolves once every app counts every other one as a live peer. */
-export async function untilMeshed(apps: TestApp[]): Promise<void> {
-  await Promise.all(
-    apps.map(async (app) => {
-      const cluster = app.cluster();
-      while (cluster.peerIds.length < apps.length - 1) await once(cluster, 'peer-up');
-    }),
-  );
-}
-
-/** Resolves once `app` has declared `node` gone. */
-export async function untilGone(app: TestApp, node: string): Promise<void> {
-  const cluster = app.cluster();
-  while (cluster.peerIds.includes(node)) await once(cluster, 'peer-down');
 }
 
 export function nodeIdOf(app: TestApp): string {

@@ -28,8 +28,7 @@ import {
   type RoomSocket,
   type RoomsModuleOptions,
 } from '../../lib/index.js';
-
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+import { nextTurn } from './timing.js';
 
 // ---- decorators.test.ts ------------------------------------------------------------------------
 

@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { once } from 'node:events';
 import { Module, type LoggerService, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { WebSocket } from 'ws';
@@ -26,15 +25,6 @@ export function redisBroker(redis: RedisProcess, options: RedisBrokerOptions = {
     requestTimeout: 5000,
     ...options,
   });
-}
-
-/** Resolves at the next `broker-status` of `app` that reports `up`. Call it before causing the change. */
-export async function untilBrokerStatus(app: TestApp, up: boolean): Promise<void> {
-  const cluster = app.cluster();
-  for (;;) {
-    const [status] = await once(cluster, 'broker-status');
-    if (status === up) return;
-  }
 }
 
 /** Every frame a connection receives, raw and parsed, searchable without consuming anything. */
@@ -92,20 +82,6 @@ export async function shardSubscribers(redis: RedisProcess, channel: string): Pr
 
 function assertEqual(actual: unknown, expected: unknown): void {
   if (actual !== expected) throw new Error(`expected ${String(expected)}, got ${String(actual)}`);
-}
-
-/**
- * Re-reads `read()` every 20 ms until it returns `expected`, for at most `timeoutMs`; for effects
- * nothing announces (such as an unsubscribe, which a leave does not wait for). Returns the last value.
- */
-export async function settle<T>(read: () => Promise<T>, expected: T, timeoutMs = 2000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (value !== expected && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    value = await read();
-  }
-  return value;
 }
 
 /** A Nest logger that keeps what it is given, to assert on warnings. */

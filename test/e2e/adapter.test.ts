@@ -162,7 +162,7 @@ describe('RoomsAdapter', () => {
     const [closed, seen, hook] = await Promise.all([
       within(mute.closed, 3000, 'close of the silent client'),
       hb.recorder.wait('disconnect:A', mute.id),
-      hb.recorder.wait('disconnected', mute.id),
+      hb.recorder.wait('disconnect', mute.id),
     ]);
     assert.equal(seen.reason, 'ping timeout');
     assert.equal(hook.reason, 'ping timeout');
@@ -184,7 +184,7 @@ describe('RoomsAdapter', () => {
     const client = await TestClient.connect(app.url('/a'));
     t.after(() => client.close());
     await client.request('join', { room: ['cc:1', 'cc:2'] });
-    const socket = app.recorder.sockets.get(client.id)!;
+    const socket = app.findSocket(client.id)!;
     assert.ok(socket instanceof RoomSocket);
     assert.deepEqual([...socket.rooms].sort(), [client.id, 'cc:1', 'cc:2'].sort());
     assert.equal(await app.rooms.in('cc:1').count(), 1);
@@ -202,7 +202,7 @@ describe('RoomsAdapter', () => {
     assert.ok(!(await app.rooms.fetchSockets()).some((remote) => remote.id === client.id));
     // Discarded, never served: no @OnDisconnecting, @OnDisconnect or handleDisconnect.
     assert.deepEqual(app.recorder.of('disconnecting', client.id), []);
-    assert.deepEqual(app.recorder.of('disconnected', client.id), []);
+    assert.deepEqual(app.recorder.of('disconnect', client.id), []);
     assert.deepEqual(app.recorder.of('disconnect:A', client.id), []);
   });
 
@@ -233,7 +233,7 @@ describe('RoomsAdapter', () => {
   it('gives handlers a ws WebSocket whose emit is ws own, so an app event named message is safe', async (t) => {
     const client = await TestClient.connect(app.url('/a'));
     t.after(() => client.close());
-    const socket = app.recorder.sockets.get(client.id)!;
+    const socket = app.findSocket(client.id)!;
     assert.ok(socket instanceof WebSocket);
     assert.ok(socket instanceof RoomSocket);
     assert.equal(socket.emit, WebSocket.prototype.emit);
@@ -263,7 +263,7 @@ describe('RoomsAdapter', () => {
       const clients = await Promise.all(Array.from({ length: batch }, () => TestClient.connect(app.url('/a'))));
       for (const client of clients) {
         assert.match(client.id, SOCKET_ID);
-        assert.equal(app.recorder.sockets.get(client.id)?.id, client.id);
+        assert.equal(app.findSocket(client.id)?.id, client.id);
         ids.add(client.id);
       }
       await closeAll(clients);

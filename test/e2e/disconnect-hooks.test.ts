@@ -3,17 +3,18 @@ import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { startApp, type TestApp } from '../support/app.js';
 import { closeAll, TestClient } from '../support/client.js';
-import { HookLog, HooksModule, type HookEntry } from '../support/decorators.fixture.js';
+import { HooksModule } from '../support/decorators.fixture.js';
+import { HookRecorder, type HookCall } from '../support/hook-recorder.js';
 
 const MAIN_PHASES = ['disconnecting', 'disconnect', 'handleDisconnect'] as const;
 
 const sorted = (rooms: readonly string[]) => [...rooms].sort();
 
 /** Waits for the three main phases of one socket and checks each saw `reason` and the same socket. */
-async function mainPhases(log: HookLog, id: string, reason: string): Promise<Record<string, HookEntry>> {
-  const entries: Record<string, HookEntry> = {};
+async function mainPhases(log: HookRecorder, id: string, reason: string): Promise<Record<string, HookCall>> {
+  const entries: Record<string, HookCall> = {};
   for (const phase of MAIN_PHASES) {
-    entries[phase] = await log.waitFor(id, phase);
+    entries[phase] = await log.wait(phase, id);
     assert.equal(entries[phase].reason, reason, `${phase} reason`);
   }
   assert.equal(entries.disconnect.socket, entries.disconnecting.socket);
@@ -34,11 +35,11 @@ async function connect(app: TestApp, count: number): Promise<TestClient[]> {
 
 describe('@OnDisconnecting, @OnDisconnect and handleDisconnect', () => {
   let app: TestApp;
-  let log: HookLog;
+  let log: HookRecorder;
 
   before(async () => {
     app = await startApp(HooksModule);
-    log = app.app.get(HookLog);
+    log = app.app.get(HookRecorder);
   });
   after(() => app.close());
 
@@ -55,7 +56,7 @@ describe('@OnDisconnecting, @OnDisconnect and handleDisconnect', () => {
     assert.deepEqual(sorted(disconnecting.rooms), sorted([a.id, 'h1', 'h2']));
 
     // After awaits, and after @OnDisconnect has run, its snapshot is still whole while the socket is in nothing.
-    const later = await log.waitFor(a.id, 'disconnecting-after-await');
+    const later = await log.wait('disconnecting-after-await', a.id);
     assert.deepEqual(sorted(later.rooms), sorted([a.id, 'h1', 'h2']));
     assert.deepEqual(later.socketRooms, []);
 
@@ -114,7 +115,7 @@ describe('@OnDisconnecting, @OnDisconnect and handleDisconnect', () => {
 
   it("reason 'server shutting down' on app.close(), with close code 1001", async () => {
     const other = await startApp(HooksModule);
-    const otherLog = other.app.get(HookLog);
+    const otherLog = other.app.get(HookRecorder);
     const [a, b] = await connect(other, 2);
     await a.request('join', { room: 'sd1' });
     const closing = other.close();
@@ -127,14 +128,14 @@ describe('@OnDisconnecting, @OnDisconnect and handleDisconnect', () => {
     await mainPhases(otherLog, b.id, 'server shutting down');
     // The other app's sockets are not this app's.
     assert.equal(
-      log.entries.some((entry) => entry.id === a.id),
+      log.calls.some((entry) => entry.id === a.id),
       false,
     );
   });
 
   it("reason 'ping timeout' for a peer that does not answer pings", async () => {
     const other = await startApp(HooksModule, { heartbeatInterval: 100 });
-    const otherLog = other.app.get(HookLog);
+    const otherLog = other.app.get(HookRecorder);
     const silent = await TestClient.connect(other.url('/hooks'), { autoPong: false });
     const live = await TestClient.connect(other.url('/hooks'));
     await silent.request('join', { room: 'quiet' });
@@ -148,7 +149,7 @@ describe('@OnDisconnecting, @OnDisconnect and handleDisconnect', () => {
     await once(live.ws, 'ping');
     assert.deepEqual(await live.request('echo', 'still here'), { event: 'echo', data: 'still here' });
     assert.equal(
-      otherLog.entries.some((entry) => entry.id === live.id),
+      otherLog.calls.some((entry) => entry.id === live.id),
       false,
     );
     await other.close();
@@ -159,10 +160,10 @@ describe('@OnDisconnecting, @OnDisconnect and handleDisconnect', () => {
     const [a] = await connect(app, 1);
     await a.request('join', { room: 'scoped' });
     await a.close();
-    const scoped = await log.waitFor(a.id, 'scoped-disconnecting');
+    const scoped = await log.wait('scoped-disconnecting', a.id);
     assert.equal(scoped.arity, 3);
     assert.equal(scoped.reason, 'transport close');
-    assert.equal(scoped.socket, (await log.waitFor(a.id, 'disconnecting')).socket);
+    assert.equal(scoped.socket, (await log.wait('disconnecting', a.id)).socket);
     assert.deepEqual(sorted(scoped.rooms), sorted([a.id, 'scoped']));
     // Like every @OnDisconnecting, it runs while the socket is still in its rooms.
     assert.deepEqual(scoped.socketRooms, [a.id, 'scoped']);
@@ -181,15 +182,15 @@ describe('@OnDisconnecting, @OnDisconnect and handleDisconnect', () => {
       // The failing hooks ran (registered both before and after the others)...
       for (const tag of ['early', 'late']) {
         for (const phase of ['faulty-disconnecting', 'faulty-disconnecting-async', 'faulty-disconnect']) {
-          const entry = await log.waitFor(a.id, `${tag}-${phase}`);
+          const entry = await log.wait(`${tag}-${phase}`, a.id);
           assert.equal(entry.reason, 'transport close');
         }
       }
       // ...and so did all the others, in order.
       const { disconnecting } = await mainPhases(log, a.id, 'transport close');
       assert.deepEqual(disconnecting.socketRooms, [a.id, 'faulty']);
-      await log.waitFor(a.id, 'disconnecting-after-await');
-      await log.waitFor(a.id, 'scoped-disconnecting');
+      await log.wait('disconnecting-after-await', a.id);
+      await log.wait('scoped-disconnecting', a.id);
       assert.equal(await app.rooms.in('faulty').count(), 0);
 
       // The server carries on: a new client connects, is served, and disconnects normally.

@@ -4,8 +4,8 @@ import { InMemoryBroker } from '../../lib/index.js';
 import type { TestApp } from '../support/app.js';
 import { TestClient } from '../support/client.js';
 import { closeCluster, startCluster } from '../support/cluster.js';
-import { HookLog } from '../support/decorators.fixture.js';
 import { EXPLORER_PHASES, explorerModule, PingLog } from '../support/explorer.fixture.js';
+import { HookRecorder } from '../support/hook-recorder.js';
 import { untilMeshed } from '../support/timing.js';
 
 const sorted = (items: readonly string[]) => [...items].sort();
@@ -13,12 +13,12 @@ const sorted = (items: readonly string[]) => [...items].sort();
 describe('hooks on providers of every shape', () => {
   const broker = new InMemoryBroker({ requestTimeout: 2000, heartbeatInterval: 100, heartbeatTimeout: 400 });
   let apps: TestApp[];
-  let log: HookLog;
+  let log: HookRecorder;
 
   before(async () => {
     apps = await startCluster(2, () => explorerModule(broker));
     await untilMeshed(apps);
-    log = apps[0].app.get(HookLog);
+    log = apps[0].app.get(HookRecorder);
   });
   after(() => closeCluster(apps));
 
@@ -27,17 +27,17 @@ describe('hooks on providers of every shape', () => {
     const client = await TestClient.connect(apps[0].url('/hooks'));
     assert.deepEqual(await client.request('join', { room }), { event: 'joined', data: room });
     await client.close();
-    await log.waitFor(client.id, 'handleDisconnect');
+    await log.wait('handleDisconnect', client.id);
     return client;
   }
 
   /** Both hooks of `kind` ran for `client` with (socket, rooms, reason), before and after the leave. */
   async function assertHooksRan(kind: string, client: TestClient, room: string): Promise<void> {
-    const disconnecting = await log.waitFor(client.id, `${kind}-disconnecting`);
+    const disconnecting = await log.wait(`${kind}-disconnecting`, client.id);
     assert.equal(disconnecting.arity, 3);
     assert.equal(disconnecting.reason, 'transport close');
     assert.deepEqual(disconnecting.socketRooms, [client.id, room]);
-    const disconnect = await log.waitFor(client.id, `${kind}-disconnect`);
+    const disconnect = await log.wait(`${kind}-disconnect`, client.id);
     assert.equal(disconnect.reason, 'transport close');
     assert.deepEqual(disconnect.socketRooms, []);
     assert.deepEqual(sorted(disconnect.rooms), sorted([client.id, room]));

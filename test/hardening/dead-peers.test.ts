@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
-import { Injectable, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import {
   MessageBody,
   SubscribeMessage,
@@ -9,9 +9,10 @@ import {
   type OnGatewayConnection,
   type OnGatewayDisconnect,
 } from '@nestjs/websockets';
-import { JoinRoom, OnDisconnect, OnDisconnecting, RoomsModule, type RoomSocket } from '../../lib/index.js';
+import { JoinRoom, RoomsModule, type RoomSocket } from '../../lib/index.js';
 import { startApp, type TestApp } from '../support/app.js';
 import { closeAll, TestClient } from '../support/client.js';
+import { HookRecorder, RecordingDisconnectHooks, summary, type HookCall } from '../support/hook-recorder.js';
 
 /*
  * Dead peers: a client that stops answering pings is cut off by the heartbeat within two
@@ -22,59 +23,16 @@ const INTERVAL = 100;
 /** Room for timers and the event loop on a loaded two-core machine. */
 const MARGIN = 150;
 
-interface HookCall {
-  hook: string;
-  at: number;
-  rooms: string[];
-  live: number;
-  reason: string;
-}
-
-@Injectable()
-class Hooks {
-  readonly calls = new Map<string, HookCall[]>();
-  private readonly waiters = new Map<string, () => void>();
-
-  record(hook: string, socket: RoomSocket, rooms: ReadonlySet<string>, reason: string): void {
-    const calls = this.calls.get(socket.id) ?? [];
-    calls.push({ hook, at: performance.now(), rooms: [...rooms].sort(), live: socket.rooms.size, reason });
-    this.calls.set(socket.id, calls);
-    if (hook === 'handleDisconnect') this.waiters.get(socket.id)?.();
-  }
-
-  gone(id: string, timeoutMs = 5000): Promise<HookCall[]> {
-    const done = () => this.calls.get(id)?.some((call) => call.hook === 'handleDisconnect');
-    if (done()) return Promise.resolve(this.calls.get(id)!);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${id} not disconnected within ${timeoutMs} ms`)), timeoutMs);
-      this.waiters.set(id, () => {
-        clearTimeout(timer);
-        resolve(this.calls.get(id)!);
-      });
-    });
-  }
-
-  @OnDisconnecting()
-  disconnecting(socket: RoomSocket, rooms: ReadonlySet<string>, reason: string): void {
-    this.record('disconnecting', socket, rooms, reason);
-  }
-
-  @OnDisconnect()
-  disconnect(socket: RoomSocket, rooms: ReadonlySet<string>, reason: string): void {
-    this.record('disconnect', socket, rooms, reason);
-  }
-}
-
 @WebSocketGateway({ path: '/hb' })
 class HeartbeatGateway implements OnGatewayConnection, OnGatewayDisconnect {
-  constructor(private readonly hooks: Hooks) {}
+  constructor(private readonly hooks: HookRecorder) {}
 
   handleConnection(socket: RoomSocket): void {
     socket.sendEvent('welcome', { id: socket.id });
   }
 
   handleDisconnect(socket: RoomSocket, reason: string): void {
-    this.hooks.record('handleDisconnect', socket, socket.rooms, reason);
+    this.hooks.record('handleDisconnect', socket, { reason });
   }
 
   @SubscribeMessage('join')
@@ -84,7 +42,7 @@ class HeartbeatGateway implements OnGatewayConnection, OnGatewayDisconnect {
   }
 }
 
-@Module({ imports: [RoomsModule.forRoot()], providers: [Hooks, HeartbeatGateway] })
+@Module({ imports: [RoomsModule.forRoot()], providers: [HookRecorder, RecordingDisconnectHooks, HeartbeatGateway] })
 class HeartbeatModule {}
 
 const ROOMS = ['hb:a', 'hb:b'];
@@ -120,24 +78,21 @@ async function connectSilent(url: string): Promise<{
 
 describe('dead peers', () => {
   let app: TestApp;
-  let hooks: Hooks;
+  let hooks: HookRecorder;
   before(async () => {
     app = await startApp(HeartbeatModule, { heartbeatInterval: INTERVAL });
-    hooks = app.app.get(Hooks);
+    hooks = app.app.get(HookRecorder);
   });
   after(() => app.close());
 
   /** The hooks of a socket cut off by the heartbeat: once each, in order, with its rooms, reason 'ping timeout'. */
   function assertPingTimeout(id: string, calls: HookCall[]): void {
     const rooms = [id, ...ROOMS].sort();
-    assert.deepEqual(
-      calls.map(({ hook, rooms, live, reason }) => ({ hook, rooms, live, reason })),
-      [
-        { hook: 'disconnecting', rooms, live: rooms.length, reason: 'ping timeout' },
-        { hook: 'disconnect', rooms, live: 0, reason: 'ping timeout' },
-        { hook: 'handleDisconnect', rooms: [], live: 0, reason: 'ping timeout' },
-      ],
-    );
+    assert.deepEqual(calls.map(summary), [
+      { hook: 'disconnecting', rooms, live: rooms.length, reason: 'ping timeout' },
+      { hook: 'disconnect', rooms, live: 0, reason: 'ping timeout' },
+      { hook: 'handleDisconnect', rooms: [], live: 0, reason: 'ping timeout' },
+    ]);
     assert.equal(app.findSocket(id), undefined, 'the registry forgot it');
   }
 
@@ -217,6 +172,6 @@ describe('dead peers', () => {
     assert.deepEqual([...healthySocket.rooms].sort(), [healthy.id, ...ROOMS].sort());
     await closeAll([healthy]);
     await hooks.gone(healthy.id);
-    assert.equal(hooks.calls.get(healthy.id)![0].reason, 'transport close');
+    assert.equal(hooks.callsOf(healthy.id)[0].reason, 'transport close');
   });
 });

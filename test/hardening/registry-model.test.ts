@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Injectable, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import {
   MessageBody,
   SubscribeMessage,
@@ -9,18 +9,11 @@ import {
   type OnGatewayDisconnect,
 } from '@nestjs/websockets';
 import fc from 'fast-check';
-import {
-  JoinRoom,
-  LeaveRoom,
-  OnDisconnect,
-  OnDisconnecting,
-  RoomsModule,
-  type BroadcastOperator,
-  type RoomSocket,
-} from '../../lib/index.js';
+import { JoinRoom, LeaveRoom, RoomsModule, type BroadcastOperator, type RoomSocket } from '../../lib/index.js';
 import { PRIVATE_ROOM, ROOM_LIMIT } from '../../lib/rooms.messages.js';
 import { startApp, type TestApp } from '../support/app.js';
 import { TestClient, type Frame } from '../support/client.js';
+import { HookRecorder, RecordingDisconnectHooks, summary } from '../support/hook-recorder.js';
 import { ProcessErrors } from './hardening.fixture.js';
 
 /*
@@ -41,61 +34,16 @@ const POOL = ['r0', 'r1', 'r2', 'r3', 'r4', 'r5', '__proto__', 'constructor'];
 
 // ---- the app -----------------------------------------------------------------------------------
 
-interface HookCall {
-  hook: 'disconnecting' | 'disconnect' | 'handleDisconnect';
-  rooms: string[];
-  /** `socket.rooms` at the time of the call. */
-  live: number;
-  reason: string;
-}
-
-/** Every disconnect hook call, by socket id. */
-@Injectable()
-class HookLog {
-  readonly calls = new Map<string, HookCall[]>();
-  private readonly waiters = new Map<string, () => void>();
-
-  record(hook: HookCall['hook'], socket: RoomSocket, rooms: ReadonlySet<string>, reason: string): void {
-    const calls = this.calls.get(socket.id) ?? [];
-    calls.push({ hook, rooms: [...rooms].sort(), live: socket.rooms.size, reason });
-    this.calls.set(socket.id, calls);
-    if (hook === 'handleDisconnect') this.waiters.get(socket.id)?.();
-  }
-
-  /** Resolves once `handleDisconnect` (the last hook) has run for that socket. */
-  gone(id: string): Promise<void> {
-    if (this.calls.get(id)?.some((call) => call.hook === 'handleDisconnect')) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`handleDisconnect of ${id} not within 5 s`)), 5000);
-      this.waiters.set(id, () => {
-        clearTimeout(timer);
-        this.waiters.delete(id);
-        resolve();
-      });
-    });
-  }
-
-  @OnDisconnecting()
-  disconnecting(socket: RoomSocket, rooms: ReadonlySet<string>, reason: string): void {
-    this.record('disconnecting', socket, rooms, reason);
-  }
-
-  @OnDisconnect()
-  disconnected(socket: RoomSocket, rooms: ReadonlySet<string>, reason: string): void {
-    this.record('disconnect', socket, rooms, reason);
-  }
-}
-
 @WebSocketGateway({ path: '/model' })
 class ModelGateway implements OnGatewayConnection, OnGatewayDisconnect {
-  constructor(private readonly log: HookLog) {}
+  constructor(private readonly log: HookRecorder) {}
 
   handleConnection(socket: RoomSocket): void {
     socket.sendEvent('welcome', { id: socket.id });
   }
 
   handleDisconnect(socket: RoomSocket, reason: string): void {
-    this.log.record('handleDisconnect', socket, socket.rooms, reason);
+    this.log.record('handleDisconnect', socket, { reason });
   }
 
   @SubscribeMessage('join')
@@ -118,7 +66,10 @@ class ModelGateway implements OnGatewayConnection, OnGatewayDisconnect {
   }
 }
 
-@Module({ imports: [RoomsModule.forRoot({ maxRoomsPerSocket: MAX_ROOMS })], providers: [HookLog, ModelGateway] })
+@Module({
+  imports: [RoomsModule.forRoot({ maxRoomsPerSocket: MAX_ROOMS })],
+  providers: [HookRecorder, RecordingDisconnectHooks, ModelGateway],
+})
 class ModelModule {}
 
 // ---- the model ---------------------------------------------------------------------------------
@@ -185,7 +136,7 @@ function show(refs: readonly RoomRef[]): string {
 
 interface Real {
   app: TestApp;
-  log: HookLog;
+  log: HookRecorder;
   clients: Map<string, TestClient>;
   broadcasts: number;
 }
@@ -207,7 +158,7 @@ async function expectGone(model: Model, real: Real, ids: readonly string[], reas
   await Promise.all(ids.map((id) => real.log.gone(id)));
   for (const id of ids) {
     const rooms = [...model.sockets.get(id)!].sort();
-    const calls = real.log.calls.get(id) ?? [];
+    const calls = real.log.callsOf(id).map(summary);
     assert.deepEqual(
       calls.map((call) => call.hook),
       ['disconnecting', 'disconnect', 'handleDisconnect'],
@@ -523,7 +474,7 @@ describe('registry model check', () => {
   });
 
   it('random joins, leaves, disconnects, socketsJoin/Leave, disconnectSockets and broadcasts agree with a plain model', async (t) => {
-    const log = app.app.get(HookLog);
+    const log = app.app.get(HookRecorder);
     let steps = 0;
     const property = fc.asyncProperty(commands, async (cmds) => {
       const model = new Model();
@@ -537,7 +488,7 @@ describe('registry model check', () => {
         const left = model.live;
         await Promise.all(left.map((id) => real.clients.get(id)?.close()));
         await Promise.all(left.map((id) => log.gone(id)));
-        log.calls.clear();
+        log.clear();
       }
       assert.equal(app.registrySize().sockets, 0, 'no socket left');
       assert.equal(app.registrySize().rooms, 0, 'no room left');
@@ -580,7 +531,7 @@ describe('registry model check', () => {
     await assert.rejects(socket.join(rooms[MAX_ROOMS]), { message: ROOM_LIMIT(MAX_ROOMS) });
     assert.deepEqual([...socket.rooms].sort(), rooms.slice(0, MAX_ROOMS).sort());
     await client.close();
-    await app.app.get(HookLog).gone(client.id);
-    app.app.get(HookLog).calls.clear();
+    await app.app.get(HookRecorder).gone(client.id);
+    app.app.get(HookRecorder).clear();
   });
 });

@@ -6,7 +6,7 @@
  * checks that, once closed, the process ends by itself.
  */
 import 'reflect-metadata';
-import { Injectable, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
   MessageBody,
@@ -15,47 +15,25 @@ import {
   type OnGatewayConnection,
   type OnGatewayDisconnect,
 } from '@nestjs/websockets';
-import {
-  JoinRoom,
-  OnDisconnect,
-  OnDisconnecting,
-  RoomsAdapter,
-  RoomsModule,
-  type RoomSocket,
-  type RoomsModuleOptions,
-} from '../../lib/index.js';
+import { JoinRoom, RoomsAdapter, RoomsModule, type RoomSocket, type RoomsModuleOptions } from '../../lib/index.js';
 import { RedisBroker } from '../../lib/redis/index.js';
 import { clusterOf } from '../support/app.js';
+import { HookRecorder, RecordingDisconnectHooks, summary } from '../support/hook-recorder.js';
 
 function say(line: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
-function hookLine(hook: string, socket: RoomSocket, rooms: ReadonlySet<string>, reason: string) {
-  return { hook, id: socket.id, rooms: [...rooms].sort(), live: socket.rooms.size, reason };
-}
-
-@Injectable()
-class ShutdownHooks {
-  @OnDisconnecting()
-  disconnecting(socket: RoomSocket, rooms: ReadonlySet<string>, reason: string): void {
-    say(hookLine('disconnecting', socket, rooms, reason));
-  }
-
-  @OnDisconnect()
-  disconnect(socket: RoomSocket, rooms: ReadonlySet<string>, reason: string): void {
-    say(hookLine('disconnect', socket, rooms, reason));
-  }
-}
-
 @WebSocketGateway({ path: '/shutdown' })
 class ShutdownGateway implements OnGatewayConnection, OnGatewayDisconnect {
+  constructor(private readonly hooks: HookRecorder) {}
+
   handleConnection(socket: RoomSocket): void {
     socket.sendEvent('welcome', { id: socket.id });
   }
 
   handleDisconnect(socket: RoomSocket, reason: string): void {
-    say(hookLine('handleDisconnect', socket, socket.rooms, reason));
+    this.hooks.record('handleDisconnect', socket, { reason });
   }
 
   @SubscribeMessage('join')
@@ -68,10 +46,14 @@ class ShutdownGateway implements OnGatewayConnection, OnGatewayDisconnect {
 const redisUrl = process.env.REDIS_URL;
 const options: RoomsModuleOptions = redisUrl === undefined ? {} : { broker: new RedisBroker({ url: redisUrl }) };
 
-@Module({ imports: [RoomsModule.forRoot(options)], providers: [ShutdownHooks, ShutdownGateway] })
+@Module({
+  imports: [RoomsModule.forRoot(options)],
+  providers: [HookRecorder, RecordingDisconnectHooks, ShutdownGateway],
+})
 class ShutdownModule {}
 
 const app = await NestFactory.create(ShutdownModule, { logger: false });
+app.get(HookRecorder).onRecord((call) => say({ id: call.id, ...summary(call) }));
 app.useWebSocketAdapter(new RoomsAdapter(app, { heartbeatInterval: 500 }));
 await app.listen(0, '127.0.0.1');
 const { port } = app.getHttpServer().address() as { port: number };

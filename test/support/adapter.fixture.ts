@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Body, Controller, HttpCode, Injectable, Module, Post, type INestApplication, type Type } from '@nestjs/common';
+import { Body, Controller, HttpCode, Module, Post, type INestApplication, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
   ConnectedSocket,
@@ -12,7 +12,6 @@ import {
 import {
   JoinRoom,
   OnDisconnect,
-  OnDisconnecting,
   RoomService,
   RoomsAdapter,
   RoomsModule,
@@ -20,90 +19,20 @@ import {
   type RoomsAdapterOptions,
 } from '../../lib/index.js';
 import { listenWith, type TestApp } from './app.js';
+import { HookRecorder, RecordingDisconnectHooks } from './hook-recorder.js';
 import { within } from './timing.js';
-
-/** What one hook saw for one socket. */
-export interface Seen {
-  /** `connect:<Gateway>`, `disconnect:<Gateway>`, `disconnecting` (`@OnDisconnecting`) or `disconnected` (`@OnDisconnect`). */
-  kind: string;
-  id: string;
-  /** `socket.rooms` at the time of the call, as a sorted list. */
-  socketRooms: string[];
-  /** The `rooms` argument of `@OnDisconnecting`/`@OnDisconnect`, as a sorted list. */
-  rooms?: string[];
-  reason?: string;
-}
-
-/**
- * Records every connection and disconnection hook of an app, and keeps the live `RoomSocket`s by
- * id so that a test can act on the server-side object. Every wait is for an event, never a delay.
- */
-@Injectable()
-export class Recorder {
-  readonly seen: Seen[] = [];
-  readonly sockets = new Map<string, RoomSocket>();
-  private readonly waiters: Array<{ match: (entry: Seen) => boolean; resolve: (entry: Seen) => void }> = [];
-
-  record(kind: string, socket: RoomSocket, extra: { rooms?: ReadonlySet<string>; reason?: string } = {}): void {
-    const entry: Seen = { kind, id: socket.id, socketRooms: [...socket.rooms].sort() };
-    if (extra.rooms !== undefined) entry.rooms = [...extra.rooms].sort();
-    if (extra.reason !== undefined) entry.reason = extra.reason;
-    this.seen.push(entry);
-    for (let i = this.waiters.length - 1; i >= 0; i--) {
-      if (this.waiters[i].match(entry)) this.waiters.splice(i, 1)[0].resolve(entry);
-    }
-  }
-
-  /** Entries of that kind (for that socket id, when given). */
-  of(kind: string, id?: string): Seen[] {
-    return this.seen.filter((entry) => entry.kind === kind && (id === undefined || entry.id === id));
-  }
-
-  count(kind: string): number {
-    let n = 0;
-    for (const entry of this.seen) if (entry.kind === kind) n++;
-    return n;
-  }
-
-  /** Resolves with the first entry of that kind for that socket, past or future. */
-  wait(kind: string, id: string, timeoutMs = 3000): Promise<Seen> {
-    const match = (entry: Seen) => entry.kind === kind && entry.id === id;
-    const found = this.seen.find(match);
-    if (found !== undefined) return Promise.resolve(found);
-    const seen = new Promise<Seen>((resolve) => this.waiters.push({ match, resolve }));
-    return within(seen, timeoutMs, `${kind} of ${id}`);
-  }
-}
-
-/** `@OnDisconnecting` / `@OnDisconnect` on a plain provider (not a gateway). */
-@Injectable()
-export class DisconnectHooks {
-  constructor(private readonly recorder: Recorder) {}
-
-  @OnDisconnecting()
-  disconnecting(socket: RoomSocket, rooms: ReadonlySet<string>, reason: string): void {
-    this.recorder.record('disconnecting', socket, { rooms, reason });
-  }
-
-  @OnDisconnect()
-  disconnected(socket: RoomSocket, rooms: ReadonlySet<string>, reason: string): void {
-    this.recorder.record('disconnected', socket, { rooms, reason });
-    this.recorder.sockets.delete(socket.id);
-  }
-}
 
 type RoomsData = { room: string | string[] };
 
-/** The common part of the test gateways: welcome, record connect/disconnect, join, echo. */
+/** The common part of the test gateways: welcome, record `connect:<name>`/`disconnect:<name>`. */
 abstract class RecordingGateway implements OnGatewayConnection, OnGatewayDisconnect {
   protected abstract readonly name: string;
   /** The event its `handleConnection` sends (with `{id}`). */
   protected readonly greeting: string = 'welcome';
 
-  constructor(protected readonly recorder: Recorder) {}
+  constructor(protected readonly recorder: HookRecorder) {}
 
   handleConnection(socket: RoomSocket): void {
-    this.recorder.sockets.set(socket.id, socket);
     this.recorder.record(`connect:${this.name}`, socket);
     socket.sendEvent(this.greeting, { id: socket.id });
   }
@@ -117,7 +46,7 @@ abstract class RecordingGateway implements OnGatewayConnection, OnGatewayDisconn
 export class GatewayA extends RecordingGateway {
   protected readonly name = 'A';
 
-  constructor(recorder: Recorder) {
+  constructor(recorder: HookRecorder) {
     super(recorder);
   }
 
@@ -143,7 +72,7 @@ export class GatewayA extends RecordingGateway {
 export class GatewayB extends RecordingGateway {
   protected readonly name = 'B';
 
-  constructor(recorder: Recorder) {
+  constructor(recorder: HookRecorder) {
     super(recorder);
   }
 
@@ -164,7 +93,7 @@ export class GatewayB extends RecordingGateway {
 export class SharedOneGateway extends RecordingGateway {
   protected readonly name = 'One';
 
-  constructor(recorder: Recorder) {
+  constructor(recorder: HookRecorder) {
     super(recorder);
   }
 
@@ -180,7 +109,7 @@ export class SharedTwoGateway extends RecordingGateway {
   protected readonly name = 'Two';
   protected override readonly greeting = 'hello-two';
 
-  constructor(recorder: Recorder) {
+  constructor(recorder: HookRecorder) {
     super(recorder);
   }
 
@@ -192,7 +121,7 @@ export class SharedTwoGateway extends RecordingGateway {
 
 @Module({
   imports: [RoomsModule.forRoot()],
-  providers: [Recorder, DisconnectHooks, GatewayA, GatewayB, SharedOneGateway, SharedTwoGateway],
+  providers: [HookRecorder, RecordingDisconnectHooks, GatewayA, GatewayB, SharedOneGateway, SharedTwoGateway],
 })
 export class AdapterModule {}
 
@@ -205,7 +134,7 @@ export function ownPortModule(port: number): Type {
   class OwnPortGateway extends RecordingGateway {
     protected readonly name = 'Own';
 
-    constructor(recorder: Recorder) {
+    constructor(recorder: HookRecorder) {
       super(recorder);
     }
 
@@ -221,7 +150,10 @@ export function ownPortModule(port: number): Type {
     }
   }
 
-  @Module({ imports: [RoomsModule.forRoot()], providers: [Recorder, DisconnectHooks, GatewayA, OwnPortGateway] })
+  @Module({
+    imports: [RoomsModule.forRoot()],
+    providers: [HookRecorder, RecordingDisconnectHooks, GatewayA, OwnPortGateway],
+  })
   class OwnPortModule {}
 
   return OwnPortModule;
@@ -230,13 +162,13 @@ export function ownPortModule(port: number): Type {
 /** `startApp` that also hands back the adapter instance and the app's recorder. */
 export interface AdapterTestApp extends TestApp {
   adapter: RoomsAdapter;
-  recorder: Recorder;
+  recorder: HookRecorder;
 }
 
 export async function startAdapterApp(module: Type, options: RoomsAdapterOptions = {}): Promise<AdapterTestApp> {
   const app: INestApplication = await NestFactory.create(module, { logger: false });
   const adapter = new RoomsAdapter(app, options);
-  return { ...(await listenWith(app, adapter)), adapter, recorder: app.get(Recorder) };
+  return { ...(await listenWith(app, adapter)), adapter, recorder: app.get(HookRecorder) };
 }
 
 // ---- Fastify ----------------------------------------------------------------------------------
@@ -245,7 +177,7 @@ export async function startAdapterApp(module: Type, options: RoomsAdapterOptions
 export class FastifyGateway extends RecordingGateway {
   protected readonly name = 'F';
 
-  constructor(recorder: Recorder) {
+  constructor(recorder: HookRecorder) {
     super(recorder);
   }
 
@@ -272,7 +204,7 @@ export class BroadcastController {
 @Module({
   imports: [RoomsModule.forRoot()],
   controllers: [BroadcastController],
-  providers: [Recorder, DisconnectHooks, FastifyGateway],
+  providers: [HookRecorder, RecordingDisconnectHooks, FastifyGateway],
 })
 export class FastifyRoomsModule {}
 

@@ -28,6 +28,7 @@ import {
   type RoomSocket,
   type RoomsModuleOptions,
 } from '../../lib/index.js';
+import { HookRecorder } from './hook-recorder.js';
 import { nextTurn } from './timing.js';
 
 // ---- decorators.test.ts ------------------------------------------------------------------------
@@ -287,69 +288,11 @@ export function decoratorsModule(options: RoomsModuleOptions = {}): Type {
 
 // ---- disconnect-hooks.test.ts ------------------------------------------------------------------
 
-/**
+/*
+ * Every hook of HooksModule records into the app's HookRecorder under its own name:
  * `disconnecting`, `disconnecting-after-await`, `disconnect` (DisconnectTracker), `handleDisconnect`
  * (the gateway), `scoped-disconnecting` (the request-scoped provider), `<tag>-faulty-*` (FaultyHooks).
  */
-export type HookPhase = string;
-
-export interface HookEntry {
-  phase: HookPhase;
-  id: string;
-  /** The socket object itself, to act on it after it has gone. */
-  socket: RoomSocket;
-  /** `[...socket.rooms]` when the entry was recorded. */
-  socketRooms: string[];
-  /** `[...rooms]` (the hook's snapshot argument) when the entry was recorded; [] for handleDisconnect. */
-  rooms: string[];
-  reason: string;
-  /** How many arguments the hook got. */
-  arity: number;
-}
-
-/** Everything the hooks of one app saw, in order, with a way to await any of it. */
-@Injectable()
-export class HookLog {
-  readonly entries: HookEntry[] = [];
-  private readonly waiters = new Map<string, Array<(entry: HookEntry) => void>>();
-
-  record(phase: HookPhase, socket: RoomSocket, rooms: ReadonlySet<string> | undefined, reason: string, arity: number) {
-    const entry: HookEntry = {
-      phase,
-      id: socket.id,
-      socket,
-      socketRooms: [...socket.rooms],
-      rooms: rooms === undefined ? [] : [...rooms],
-      reason,
-      arity,
-    };
-    this.entries.push(entry);
-    const key = `${socket.id} ${phase}`;
-    for (const resolve of this.waiters.get(key) ?? []) resolve(entry);
-    this.waiters.delete(key);
-  }
-
-  /** Resolves with the entry of that phase for that socket once it is recorded; rejects after `timeoutMs`. */
-  waitFor(id: string, phase: HookPhase, timeoutMs = 5000): Promise<HookEntry> {
-    const found = this.entries.find((entry) => entry.id === id && entry.phase === phase);
-    if (found) return Promise.resolve(found);
-    return new Promise((resolve, reject) => {
-      const key = `${id} ${phase}`;
-      const timer = setTimeout(() => reject(new Error(`no "${phase}" for ${id} within ${timeoutMs} ms`)), timeoutMs);
-      timer.unref();
-      const waiter = (entry: HookEntry) => {
-        clearTimeout(timer);
-        resolve(entry);
-      };
-      this.waiters.set(key, [...(this.waiters.get(key) ?? []), waiter]);
-    });
-  }
-
-  /** The phases recorded for one socket, in order, limited to `phases`. */
-  sequence(id: string, phases: readonly HookPhase[]): HookPhase[] {
-    return this.entries.filter((entry) => entry.id === id && phases.includes(entry.phase)).map((entry) => entry.phase);
-  }
-}
 
 /**
  * Hooks that throw (synchronously and asynchronously) for sockets whose `data.faulty` is set, each
@@ -360,12 +303,12 @@ export class HookLog {
 abstract class FaultyHooks {
   protected abstract readonly tag: string;
 
-  constructor(private readonly log: HookLog) {}
+  constructor(private readonly log: HookRecorder) {}
 
   @OnDisconnecting()
   throwing(socket: RoomSocket, rooms: ReadonlySet<string>, reason: string) {
     if (socket.data.faulty !== true) return;
-    this.log.record(`${this.tag}-faulty-disconnecting`, socket, rooms, reason, arguments.length);
+    this.log.record(`${this.tag}-faulty-disconnecting`, socket, { rooms, reason, arity: arguments.length });
     throw new Error('faulty disconnecting hook');
   }
 
@@ -373,14 +316,14 @@ abstract class FaultyHooks {
   async rejecting(socket: RoomSocket, rooms: ReadonlySet<string>, reason: string) {
     if (socket.data.faulty !== true) return;
     await nextTurn();
-    this.log.record(`${this.tag}-faulty-disconnecting-async`, socket, rooms, reason, arguments.length);
+    this.log.record(`${this.tag}-faulty-disconnecting-async`, socket, { rooms, reason, arity: arguments.length });
     throw new Error('faulty async disconnecting hook');
   }
 
   @OnDisconnect()
   throwingToo(socket: RoomSocket, rooms: ReadonlySet<string>, reason: string) {
     if (socket.data.faulty !== true) return;
-    this.log.record(`${this.tag}-faulty-disconnect`, socket, rooms, reason, arguments.length);
+    this.log.record(`${this.tag}-faulty-disconnect`, socket, { rooms, reason, arity: arguments.length });
     throw new Error('faulty disconnect hook');
   }
 }
@@ -399,13 +342,13 @@ export class LateFaultyHooks extends FaultyHooks {
 @Injectable()
 export class DisconnectTracker {
   constructor(
-    private readonly log: HookLog,
+    private readonly log: HookRecorder,
     private readonly rooms: RoomService,
   ) {}
 
   @OnDisconnecting()
   async disconnecting(socket: RoomSocket, rooms: ReadonlySet<string>, reason: string) {
-    this.log.record('disconnecting', socket, rooms, reason, arguments.length);
+    this.log.record('disconnecting', socket, { rooms, reason, arity: arguments.length });
     if (socket.data.announce === true) {
       this.rooms
         .to([...rooms])
@@ -415,37 +358,37 @@ export class DisconnectTracker {
     // Async work: the snapshot must survive the socket leaving its rooms (and @OnDisconnect).
     await Promise.resolve();
     await nextTurn();
-    await this.log.waitFor(socket.id, 'disconnect');
-    this.log.record('disconnecting-after-await', socket, rooms, reason, arguments.length);
+    await this.log.wait('disconnect', socket.id);
+    this.log.record('disconnecting-after-await', socket, { rooms, reason, arity: arguments.length });
   }
 
   @OnDisconnect()
   disconnect(socket: RoomSocket, rooms: ReadonlySet<string>, reason: string) {
-    this.log.record('disconnect', socket, rooms, reason, arguments.length);
+    this.log.record('disconnect', socket, { rooms, reason, arity: arguments.length });
   }
 }
 
 /** Request-scoped: the rooms explorer must resolve an instance to call it. */
 @Injectable({ scope: Scope.REQUEST })
 export class ScopedDisconnectHook {
-  constructor(private readonly log: HookLog) {}
+  constructor(private readonly log: HookRecorder) {}
 
   @OnDisconnecting()
   disconnecting(socket: RoomSocket, rooms: ReadonlySet<string>, reason: string) {
-    this.log.record('scoped-disconnecting', socket, rooms, reason, arguments.length);
+    this.log.record('scoped-disconnecting', socket, { rooms, reason, arity: arguments.length });
   }
 }
 
 @WebSocketGateway({ path: '/hooks' })
 export class HooksGateway implements OnGatewayConnection, OnGatewayDisconnect {
-  constructor(private readonly log: HookLog) {}
+  constructor(private readonly log: HookRecorder) {}
 
   handleConnection(socket: RoomSocket): void {
     socket.sendEvent('welcome', { id: socket.id });
   }
 
   handleDisconnect(socket: RoomSocket, reason: string): void {
-    this.log.record('handleDisconnect', socket, undefined, reason, arguments.length);
+    this.log.record('handleDisconnect', socket, { reason, arity: arguments.length });
   }
 
   @SubscribeMessage('join')
@@ -474,6 +417,6 @@ export class HooksGateway implements OnGatewayConnection, OnGatewayDisconnect {
 
 @Module({
   imports: [RoomsModule.forRoot()],
-  providers: [HookLog, EarlyFaultyHooks, DisconnectTracker, ScopedDisconnectHook, HooksGateway, LateFaultyHooks],
+  providers: [HookRecorder, EarlyFaultyHooks, DisconnectTracker, ScopedDisconnectHook, HooksGateway, LateFaultyHooks],
 })
 export class HooksModule {}

@@ -7,7 +7,8 @@ import {
   type Broker,
   type RoomSocket,
 } from '../../lib/index.js';
-import { HookLog, HooksGateway } from './decorators.fixture.js';
+import { HooksGateway } from './decorators.fixture.js';
+import { HookRecorder } from './hook-recorder.js';
 
 // ---- explorer-providers.test.ts ----------------------------------------------------------------
 
@@ -16,21 +17,21 @@ export class PingLog {
   readonly pings: Array<{ kind: string; args: unknown[] }> = [];
 }
 
-/** Records `<kind>-disconnecting` and `<kind>-disconnect` in the app's HookLog. */
+/** Records `<kind>-disconnecting` and `<kind>-disconnect` in the app's HookRecorder. */
 @Injectable()
 abstract class KindDisconnectHooks {
   protected abstract readonly kind: string;
 
-  constructor(private readonly log: HookLog) {}
+  constructor(private readonly log: HookRecorder) {}
 
   @OnDisconnecting()
   disconnecting(socket: RoomSocket, rooms: ReadonlySet<string>, reason: string) {
-    this.log.record(`${this.kind}-disconnecting`, socket, rooms, reason, arguments.length);
+    this.log.record(`${this.kind}-disconnecting`, socket, { rooms, reason, arity: arguments.length });
   }
 
   @OnDisconnect()
   disconnect(socket: RoomSocket, rooms: ReadonlySet<string>, reason: string) {
-    this.log.record(`${this.kind}-disconnect`, socket, rooms, reason, arguments.length);
+    this.log.record(`${this.kind}-disconnect`, socket, { rooms, reason, arity: arguments.length });
   }
 }
 
@@ -38,7 +39,7 @@ abstract class KindDisconnectHooks {
 @Injectable()
 abstract class KindHooks extends KindDisconnectHooks {
   constructor(
-    log: HookLog,
+    log: HookRecorder,
     private readonly pingLog: PingLog,
   ) {
     super(log);
@@ -90,16 +91,16 @@ export const EXPLORER_PHASES = ['factory', 'value', 'class', 'scoped-a', 'scoped
  * one instance (a `useExisting` alias and a factory that returns an existing instance).
  */
 export function explorerModule(broker: Broker): Type {
-  const log = new HookLog();
+  const log = new HookRecorder();
   const pingLog = new PingLog();
 
   @Global()
   @Module({
     providers: [
-      { provide: HookLog, useValue: log },
+      { provide: HookRecorder, useValue: log },
       { provide: PingLog, useValue: pingLog },
     ],
-    exports: [HookLog, PingLog],
+    exports: [HookRecorder, PingLog],
   })
   class LogsModule {}
 
@@ -115,8 +116,8 @@ export function explorerModule(broker: Broker): Type {
       HooksGateway,
       {
         provide: 'FACTORY_HOOKS',
-        useFactory: (hookLog: HookLog, pings: PingLog) => new FactoryHooks(hookLog, pings),
-        inject: [HookLog, PingLog],
+        useFactory: (hookLog: HookRecorder, pings: PingLog) => new FactoryHooks(hookLog, pings),
+        inject: [HookRecorder, PingLog],
       },
       { provide: 'VALUE_HOOKS', useValue: new ValueHooks(log, pingLog) },
       { provide: 'CLASS_HOOKS', useClass: ClassHooks },

@@ -2,17 +2,16 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import { Module } from '@nestjs/common';
-import {
-  MessageBody,
-  SubscribeMessage,
-  WebSocketGateway,
-  type OnGatewayConnection,
-  type OnGatewayDisconnect,
-} from '@nestjs/websockets';
-import { JoinRoom, RoomsModule, type RoomSocket } from '../../lib/index.js';
+import { RoomsModule } from '../../lib/index.js';
 import { startApp, type TestApp } from '../support/app.js';
 import { closeAll, TestClient } from '../support/client.js';
-import { HookRecorder, RecordingDisconnectHooks, summary, type HookCall } from '../support/hook-recorder.js';
+import {
+  HookRecorder,
+  recordingGateway,
+  RecordingDisconnectHooks,
+  summary,
+  type HookCall,
+} from '../support/hook-recorder.js';
 
 /*
  * Dead peers: a client that stops answering pings is cut off by the heartbeat within two
@@ -23,24 +22,7 @@ const INTERVAL = 100;
 /** Room for timers and the event loop on a loaded two-core machine. */
 const MARGIN = 150;
 
-@WebSocketGateway({ path: '/hb' })
-class HeartbeatGateway implements OnGatewayConnection, OnGatewayDisconnect {
-  constructor(private readonly hooks: HookRecorder) {}
-
-  handleConnection(socket: RoomSocket): void {
-    socket.sendEvent('welcome', { id: socket.id });
-  }
-
-  handleDisconnect(socket: RoomSocket, reason: string): void {
-    this.hooks.record('handleDisconnect', socket, { reason });
-  }
-
-  @SubscribeMessage('join')
-  @JoinRoom((data: { rooms: string[] }) => data.rooms)
-  join(@MessageBody() data: { rooms: string[] }) {
-    return { event: 'joined', data: data.rooms };
-  }
-}
+const HeartbeatGateway = recordingGateway('/hb');
 
 @Module({ imports: [RoomsModule.forRoot()], providers: [HookRecorder, RecordingDisconnectHooks, HeartbeatGateway] })
 class HeartbeatModule {}

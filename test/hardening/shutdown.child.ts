@@ -8,40 +8,16 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import {
-  MessageBody,
-  SubscribeMessage,
-  WebSocketGateway,
-  type OnGatewayConnection,
-  type OnGatewayDisconnect,
-} from '@nestjs/websockets';
-import { JoinRoom, RoomsAdapter, RoomsModule, type RoomSocket, type RoomsModuleOptions } from '../../lib/index.js';
+import { RoomsAdapter, RoomsModule, type RoomsModuleOptions } from '../../lib/index.js';
 import { RedisBroker } from '../../lib/redis/index.js';
 import { clusterOf } from '../support/app.js';
-import { HookRecorder, RecordingDisconnectHooks, summary } from '../support/hook-recorder.js';
+import { HookRecorder, recordingGateway, RecordingDisconnectHooks, summary } from '../support/hook-recorder.js';
 
 function say(line: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
-@WebSocketGateway({ path: '/shutdown' })
-class ShutdownGateway implements OnGatewayConnection, OnGatewayDisconnect {
-  constructor(private readonly hooks: HookRecorder) {}
-
-  handleConnection(socket: RoomSocket): void {
-    socket.sendEvent('welcome', { id: socket.id });
-  }
-
-  handleDisconnect(socket: RoomSocket, reason: string): void {
-    this.hooks.record('handleDisconnect', socket, { reason });
-  }
-
-  @SubscribeMessage('join')
-  @JoinRoom((data: { rooms: string[] }) => data.rooms)
-  join(@MessageBody() data: { rooms: string[] }) {
-    return { event: 'joined', data: data.rooms };
-  }
-}
+const ShutdownGateway = recordingGateway('/shutdown');
 
 const redisUrl = process.env.REDIS_URL;
 const options: RoomsModuleOptions = redisUrl === undefined ? {} : { broker: new RedisBroker({ url: redisUrl }) };

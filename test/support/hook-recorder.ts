@@ -1,6 +1,13 @@
 import { performance } from 'node:perf_hooks';
-import { Injectable } from '@nestjs/common';
-import { OnDisconnect, OnDisconnecting, type RoomSocket } from '../../lib/index.js';
+import { Injectable, type Type } from '@nestjs/common';
+import {
+  MessageBody,
+  SubscribeMessage,
+  WebSocketGateway,
+  type OnGatewayConnection,
+  type OnGatewayDisconnect,
+} from '@nestjs/websockets';
+import { JoinRoom, OnDisconnect, OnDisconnecting, type RoomSocket } from '../../lib/index.js';
 import { within } from './timing.js';
 
 /** One call of a connection or disconnection hook, as the hook saw it. */
@@ -123,6 +130,33 @@ export class RecordingDisconnectHooks {
   disconnect(socket: RoomSocket, rooms: ReadonlySet<string>, reason: string): void {
     this.recorder.record('disconnect', socket, { rooms, reason, arity: arguments.length });
   }
+}
+
+/**
+ * A gateway at `path` that welcomes each client with its id, records its `handleDisconnect`, and
+ * joins the rooms of `join` `{rooms: string[]}`. The class is made here because the path is
+ * needed at decoration.
+ */
+export function recordingGateway(path: string): Type<OnGatewayConnection & OnGatewayDisconnect> {
+  @WebSocketGateway({ path })
+  class RecordingGateway implements OnGatewayConnection, OnGatewayDisconnect {
+    constructor(private readonly recorder: HookRecorder) {}
+
+    handleConnection(socket: RoomSocket): void {
+      socket.sendEvent('welcome', { id: socket.id });
+    }
+
+    handleDisconnect(socket: RoomSocket, reason: string): void {
+      this.recorder.record('handleDisconnect', socket, { reason, arity: arguments.length });
+    }
+
+    @SubscribeMessage('join')
+    @JoinRoom((data: { rooms: string[] }) => data.rooms)
+    join(@MessageBody() data: { rooms: string[] }) {
+      return { event: 'joined', data: data.rooms };
+    }
+  }
+  return RecordingGateway;
 }
 
 /** A call as the disconnect checks compare it: its rooms, how many rooms the socket was still in, and the reason. */

@@ -6,6 +6,7 @@ import type { AckSink } from '../../lib/broadcast/ack-sink.js';
 import { RoomsError } from '../../lib/index.js';
 import { ACK_TIMEOUT } from '../../lib/rooms.messages.js';
 import { nextTurn } from '../support/timing.js';
+import { rejectionOf } from '../support/rejection.js';
 
 /*
  * The answers to one `emitWithAck` (lib/broadcast/ack-collector.ts): one per socket sent the
@@ -40,16 +41,6 @@ async function settled(promise: Promise<unknown>): Promise<boolean> {
   );
   await nextTurn();
   return done;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<RoomsError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof RoomsError, `a RoomsError, not ${String(error)}`);
-    return error;
-  }
-  assert.fail('it resolved');
 }
 
 describe('AckCollector', () => {
@@ -160,7 +151,7 @@ describe('AckCollector', () => {
     acks.serverCount('b', 3);
     acks.answer('b1', 'b');
     // c never reports its count: it owes nothing that can be counted.
-    const error = await rejection(acks.promise);
+    const error = await rejectionOf(acks.promise, RoomsError);
     assert.equal(error.message, ACK_TIMEOUT(30, 2, 5));
     assert.deepEqual(error.responses, ['here', 'b1']);
     acks.answer('late');
@@ -174,7 +165,7 @@ describe('AckCollector', () => {
     acks.seal();
     acks.answer('here');
     acks.abort('the broker is down');
-    const error = await rejection(acks.promise);
+    const error = await rejectionOf(acks.promise, RoomsError);
     assert.equal(error.message, 'the broker is down');
     assert.deepEqual(error.responses, ['here']);
   });

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { ClusterRequest } from '../../lib/cluster/cluster-request.js';
 import { RoomsError } from '../../lib/index.js';
 import { REQUEST_FAILED, REQUEST_TIMEOUT } from '../../lib/rooms.messages.js';
+import { rejectionOf } from '../support/rejection.js';
 
 /*
  * One request to the other servers (lib/cluster/cluster-request.ts): it resolves with the answers
@@ -17,17 +18,6 @@ function request(servers: string[], timeoutMs = LONG): { request: ClusterRequest
   let done = 0;
   const req = new ClusterRequest(servers, timeoutMs, () => done++);
   return { request: req, doneCalls: () => done };
-}
-
-/** The RoomsError `promise` rejects with. */
-async function rejection(promise: Promise<unknown>): Promise<RoomsError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof RoomsError, `a RoomsError, not ${String(error)}`);
-    return error;
-  }
-  assert.fail('the request resolved');
 }
 
 describe('ClusterRequest', () => {
@@ -85,7 +75,7 @@ describe('ClusterRequest', () => {
   it('on timeout rejects with a RoomsError naming how many servers are missing, with the answers that arrived', async () => {
     const { request: req, doneCalls } = request(['a', 'b', 'c'], 30);
     req.respond('a', 'early');
-    const error = await rejection(req.promise);
+    const error = await rejectionOf(req.promise, RoomsError);
     assert.equal(error.message, REQUEST_TIMEOUT(30, 2));
     assert.deepEqual(error.responses, ['early']);
     assert.equal(doneCalls(), 1);
@@ -100,7 +90,7 @@ describe('ClusterRequest', () => {
     const { request: req, doneCalls } = request(['a', 'b', 'c']);
     req.respond('a', 'a');
     req.failed('b', 'no such room');
-    const error = await rejection(req.promise);
+    const error = await rejectionOf(req.promise, RoomsError);
     assert.equal(error.message, REQUEST_FAILED('no such room'));
     assert.deepEqual(error.responses, ['a']);
     assert.equal(doneCalls(), 1);
@@ -121,7 +111,7 @@ describe('ClusterRequest', () => {
     const { request: req, doneCalls } = request(['a', 'b']);
     req.respond('b', 'b');
     req.abort('the broker is down');
-    const error = await rejection(req.promise);
+    const error = await rejectionOf(req.promise, RoomsError);
     assert.equal(error.message, 'the broker is down');
     assert.deepEqual(error.responses, ['b']);
     assert.equal(doneCalls(), 1);

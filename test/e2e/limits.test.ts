@@ -16,6 +16,7 @@ import { TOO_MANY_PENDING } from '../../lib/rooms.messages.js';
 import { startApp } from '../support/app.js';
 import { ChatGateway, ChatModule } from '../support/chat.fixture.js';
 import { closeAll, TestClient } from '../support/client.js';
+import { nextTurn } from '../support/timing.js';
 
 /** The HTTP status an upgrade was refused with. */
 async function refusedWith(url: string, headers: Record<string, string> = {}): Promise<number> {
@@ -112,7 +113,7 @@ describe('maxPendingFrames', () => {
       [1, 2, 3],
     );
     client.send({ event: 'hold', data: 5, id: 5 });
-    while (heldCount(gateway) === 0) await new Promise((resolve) => setImmediate(resolve));
+    while (heldCount(gateway) === 0) await nextTurn();
     gateway.held.pop()!();
     assert.deepEqual(await client.next(), { event: 'hold', data: 5, id: 5 });
     await client.close();
@@ -141,7 +142,7 @@ describe('slow consumers', () => {
     while ((await app.rooms.in(slow.id).count()) === 1 && sent < 5000) {
       app.rooms.to('feed').emit('chunk', { n: sent++, chunk });
       app.rooms.to('feed').volatile.emit('tick', volatileSent++);
-      await new Promise((resolve) => setImmediate(resolve));
+      await nextTurn();
     }
     assert.ok(sent < 5000, 'the slow consumer was shed');
     assert.equal(await app.rooms.in('feed').count(), 1, 'it left its rooms');

@@ -12,6 +12,7 @@ import { JoinRoom, OnDisconnect, OnDisconnecting, RoomsModule, type RoomSocket }
 import { startApp, type TestApp } from '../support/app.js';
 import { TestClient } from '../support/client.js';
 import { gcFunction, ProcessErrors } from './hardening.fixture.js';
+import { nextTurn } from '../support/timing.js';
 
 /*
  * Churn: 10,000 cycles of connect, join three rooms, disconnect, in waves of 100 clients. The
@@ -166,7 +167,7 @@ describe('churn', () => {
   async function heapAfterGc(gc: () => void): Promise<number> {
     for (let i = 0; i < 4; i++) {
       gc();
-      await new Promise((resolve) => setImmediate(resolve));
+      await nextTurn();
     }
     return process.memoryUsage().heapUsed;
   }

@@ -27,7 +27,7 @@ describe('heartbeat liveness', () => {
     const client = await TestClient.connect(app.url('/chat'), { autoPong: false });
     client.ws.on('error', () => {});
     // It reads nothing from here on, so it never sees a ping, but it keeps sending pongs.
-    (client.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    client.tcp.pause();
     const pongs = setInterval(() => client.ws.pong(randomBytes(8)), INTERVAL / 4);
     try {
       const seen = await app.app.get(ChatGateway).disconnected(client.id);

@@ -6,6 +6,7 @@ import { startApp, type TestApp } from '../support/app.js';
 import { ChatGateway, ChatModule } from '../support/chat.fixture.js';
 import { TestClient } from '../support/client.js';
 import { gcFunction } from './hardening.fixture.js';
+import { nextTurn } from '../support/timing.js';
 
 /*
  * A client that sends and never reads: whatever the server writes back (handler replies, exception
@@ -27,13 +28,6 @@ function footprint(): number {
   return heapUsed + arrayBuffers;
 }
 
-const tick = () => new Promise((resolve) => setImmediate(resolve));
-
-/** The client's TCP socket: paused, the client reads nothing, and what the server sends stays in the kernel, then in the server. */
-function transportOf(client: TestClient): { pause(): void; resume(): void } {
-  return (client.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
-}
-
 /**
  * Pauses the client's reading and calls `send` (which sends one frame and returns how many bytes
  * the server will write back for it) until the server has stopped serving the socket or the cap
@@ -41,12 +35,13 @@ function transportOf(client: TestClient): { pause(): void; resume(): void } {
  */
 async function flood(client: TestClient, server: RoomSocket, send: () => number): Promise<number> {
   const baseline = footprint();
-  transportOf(client).pause();
+  // Paused, the client reads nothing: what the server sends stays in the kernel, then in the server.
+  client.tcp.pause();
   let replyBytes = 0;
   while (server.readyState === WebSocket.OPEN && replyBytes < REPLY_BYTES_CAP) {
     for (let i = 0; i < 64; i++) replyBytes += send();
     // Let the server read: the client's own buffer stays small.
-    do await tick();
+    do await nextTurn();
     while (client.ws.bufferedAmount > 64 * 1024);
   }
   return footprint() - baseline;
@@ -76,7 +71,7 @@ describe('a client that sends frames and never reads', () => {
       `it holds ${server.bufferedAmount} unsent bytes, watermark ${HIGH}`,
     );
     assert.ok(grown < FOOTPRINT_BOUND, `the process grew by ${(grown / 2 ** 20).toFixed(1)} MiB`);
-    transportOf(client).resume();
+    client.tcp.resume();
     const closed = await client.closed;
     assert.equal(closed.code, 1013);
     assert.equal(closed.reason, 'slow consumer');

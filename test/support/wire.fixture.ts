@@ -20,6 +20,7 @@ import {
 } from '@nestjs/websockets';
 import { map, Observable } from 'rxjs';
 import { RoomService, RoomsModule, type RoomSocket } from '../../lib/index.js';
+import { nextTurn } from './timing.js';
 
 /** Lets a frame through only when its data says `{ "pass": true }`. */
 @Injectable()
@@ -90,7 +91,7 @@ export class WireGateway implements OnGatewayConnection {
 
   @SubscribeMessage('promise')
   async promise(@MessageBody() data: unknown) {
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await nextTurn();
     return { event: 'promised', data };
   }
 

@@ -18,9 +18,10 @@ import {
  * intervals, with reason 'ping timeout'; its @OnDisconnecting sees its rooms, and it leaves them all.
  */
 
-const INTERVAL = 100;
+/** Long enough that a pong from this process's own client is not late when the event loop lags under load. */
+const INTERVAL = 250;
 /** Room for timers and the event loop on a loaded two-core machine. */
-const MARGIN = 150;
+const MARGIN = 200;
 
 const HeartbeatGateway = recordingGateway('/hb');
 

@@ -12,7 +12,8 @@ export function normalizePath(path: string | undefined): string {
 }
 
 function pathnameOf(request: IncomingMessage): string {
-  return normalizePath(new URL(request.url ?? '/', 'ws://localhost').pathname);
+  // Leading slashes are folded first: URL would read `//chat` as the host `chat`, not as a path.
+  return normalizePath(new URL((request.url ?? '/').replace(/^\/{2,}/, '/'), 'ws://localhost').pathname);
 }
 
 function reject(socket: Duplex, status: string): void {

@@ -112,6 +112,9 @@ describe('UpgradeRouter', () => {
     assert.equal((await reach('/chat/')).name, 'chat');
     assert.equal((await reach('/news')).name, 'news');
     assert.equal((await reach('/news/?x=/chat')).name, 'news');
+    // A request target starting with `//` is still a path, not a host.
+    assert.equal((await reach('//chat')).name, 'chat');
+    assert.equal((await reach('//news//?x=1')).name, 'news');
     assert.equal((await reach('/')).name, 'root');
     assert.equal((await reach('/?q=1')).name, 'root');
   });

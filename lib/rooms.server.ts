@@ -1,12 +1,14 @@
 import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import type { AckSink } from './broadcast/ack-sink.js';
-import { AckDelivery, takePendingAck } from './broadcast/ack-delivery.js';
-import { BroadcastOperator, DEFAULT_FLAGS } from './broadcast/broadcast-operator.js';
-import { encodeEvent, type EncodedEvent, type WriteFlags, type WriteLimits } from './broadcast/frame.js';
+import type { AckDelivery } from './broadcast/ack-delivery.js';
+import { BroadcastOperator, DEFAULT_FLAGS, type OperatorHost } from './broadcast/broadcast-operator.js';
+import type { EncodedEvent, WriteFlags, WriteLimits } from './broadcast/frame.js';
+import { LocalDelivery } from './broadcast/local-delivery.js';
+import type { Target } from './broadcast/target.js';
 import type { Broker } from './cluster/broker.js';
-import type { RequestKind, Target } from './cluster/cluster-messages.js';
-import { ClusterNode, NO_ANSWER, type LocalServer } from './cluster/cluster-node.js';
+import type { RequestKind } from './cluster/cluster-messages.js';
+import { ClusterNode, NO_ANSWER, NOTHING_TO_WAIT_FOR, type LocalServer } from './cluster/cluster-node.js';
 import { InMemoryBroker } from './cluster/in-memory-broker.js';
 import { ServerEvents } from './cluster/server-events.js';
 import { isValidRoomName, looksLikeSocketId } from './registry/room-names.js';
@@ -26,13 +28,9 @@ import type { MessageParser, RoomsModuleOptions } from './rooms.options.js';
 import { DisconnectHooks } from './socket/disconnect-hooks.js';
 import { snapshotOf } from './socket/remote-socket.js';
 import type { DisconnectReason, RoomSocket } from './socket/room-socket.js';
-import { writeEvent } from './socket/write-path.js';
-
-/** What a membership change returns when there is nothing to wait for: one shared promise. */
-const DONE = Promise.resolve();
 
 /** Runs a synchronous check-and-apply; its refusal becomes a rejected promise rather than a throw. */
-function settled(apply: () => void): Promise<never> | undefined {
+function refusalOf(apply: () => void): Promise<never> | undefined {
   try {
     apply();
     return undefined;
@@ -42,22 +40,21 @@ function settled(apply: () => void): Promise<never> | undefined {
 }
 
 /**
- * One app's rooms: its sockets, what they are in, and everything done to them on this server.
- * The service, the operators, the sockets and the adapter act through it, and so do the other
- * servers of the cluster (it is the cluster's `LocalServer`). It is the only writer of the registry.
+ * One app's rooms, composed: the registry, delivery on this server, the cluster node, disconnect
+ * hooks and server events, wired to each other here; and the membership rules (names, limits,
+ * `canJoin`) that every join and leave passes. The service, the operators, the sockets and the
+ * adapter act through it, and so do the other servers of the cluster (it is the cluster's
+ * `LocalServer`). It is the only writer of the registry.
  */
-export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShutdown {
+export class RoomsServer implements LocalServer, OperatorHost, OnModuleInit, OnApplicationShutdown {
   readonly registry: RoomRegistry<RoomSocket>;
+  readonly delivery: LocalDelivery<RoomSocket>;
   readonly serverEvents = new ServerEvents();
   readonly hooks = new DisconnectHooks();
   readonly cluster: ClusterNode;
   private readonly maxRoomsPerSocket: number;
   private readonly maxRoomNameLength: number;
   private readonly canJoin: RoomsModuleOptions['canJoin'];
-  /** Ack numbers start at random (one in 2^40) so that two servers' acks to one socket do not collide in practice. */
-  private ackSequence = Math.floor(Math.random() * 2 ** 40);
-  /** The adapter's watermarks; the defaults until an adapter sets its own. */
-  writeLimits: WriteLimits = { low: DEFAULT_LOW_WATERMARK, high: DEFAULT_HIGH_WATERMARK };
   /** The adapter's cap on a socket's frames in flight. */
   maxPendingFrames = DEFAULT_MAX_PENDING_FRAMES;
   /** The adapter's parser for inbound frames; without one they are the wire protocol's JSON. */
@@ -77,6 +74,17 @@ export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShut
     this.canJoin = options.canJoin;
     this.cluster = new ClusterNode(options.broker ?? new InMemoryBroker(), this);
     this.registry = new RoomRegistry(this.cluster);
+    // The defaults until an adapter sets its own.
+    this.delivery = new LocalDelivery(this.registry, { low: DEFAULT_LOW_WATERMARK, high: DEFAULT_HIGH_WATERMARK });
+  }
+
+  /** The adapter's watermarks. */
+  get writeLimits(): WriteLimits {
+    return this.delivery.writeLimits;
+  }
+
+  set writeLimits(limits: WriteLimits) {
+    this.delivery.writeLimits = limits;
   }
 
   get broker(): Broker {
@@ -99,29 +107,28 @@ export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShut
   // ---- connection lifecycle ------------------------------------------------------------------
 
   /** A new socket joins its own id room; from here on it can be targeted. */
-  attach(socket: RoomSocket): void {
+  connected(socket: RoomSocket): void {
     socket.server = this;
     this.registry.add(socket);
   }
 
-  /** disconnecting hooks -> leave every room -> disconnect hooks -> `done` (the gateways' handleDisconnect). */
-  detach(socket: RoomSocket, reason: DisconnectReason, done?: () => void): void {
+  /** A socket closed: disconnecting hooks -> leave every room -> disconnect hooks -> `done` (the gateways' handleDisconnect). */
+  closed(socket: RoomSocket, reason: DisconnectReason, done?: () => void): void {
     if (socket.gone) return;
     socket.gone = true;
-    this.hooks.run(socket, reason, () => this.forget(socket), done);
+    this.hooks.run(socket, reason, () => this.removeSocket(socket), done);
   }
 
-  /** Forgets a socket the app never served: no hooks run. */
-  discard(socket: RoomSocket): void {
+  /** Drops a socket the app never served: no hooks run. */
+  dropUnserved(socket: RoomSocket): void {
     socket.gone = true;
-    this.forget(socket);
+    this.removeSocket(socket);
   }
 
-  private forget(socket: RoomSocket): void {
+  /** Out of every room and the registry; the requests still waiting for its acks stop waiting. */
+  private removeSocket(socket: RoomSocket): void {
     this.registry.remove(socket);
-    if (socket.pendingAcks === undefined) return;
-    for (const sink of socket.pendingAcks.values()) sink.forget();
-    socket.pendingAcks = undefined;
+    this.delivery.abandonAcks(socket);
   }
 
   // ---- membership ----------------------------------------------------------------------------
@@ -133,7 +140,7 @@ export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShut
    */
   join(socket: RoomSocket, rooms: string | readonly string[]): Promise<void> {
     if (typeof rooms !== 'string')
-      return settled(() => this.joinAll([socket], rooms)) ?? this.cluster.subscribed(rooms);
+      return refusalOf(() => this.joinAll([socket], rooms)) ?? this.cluster.subscribed(rooms);
     if (!isValidRoomName(rooms, this.maxRoomNameLength)) return Promise.reject(this.invalidName());
     if (this.overLimit(socket, rooms)) return Promise.reject(this.roomLimit());
     if (!socket.gone) this.registry.joinRoom(socket, rooms);
@@ -141,10 +148,10 @@ export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShut
   }
 
   leave(socket: RoomSocket, rooms: string | readonly string[]): Promise<void> {
-    if (typeof rooms !== 'string') return settled(() => this.leaveAll([socket], rooms)) ?? DONE;
+    if (typeof rooms !== 'string') return refusalOf(() => this.leaveAll([socket], rooms)) ?? NOTHING_TO_WAIT_FOR;
     if (!isValidRoomName(rooms, this.maxRoomNameLength)) return Promise.reject(this.invalidName());
     if (!socket.gone) this.registry.leaveRoom(socket, rooms);
-    return DONE;
+    return NOTHING_TO_WAIT_FOR;
   }
 
   /** Every socket joins every room, or, when any would be refused, none does. */
@@ -218,55 +225,34 @@ export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShut
     if (this.overLimit(socket, rooms)) throw this.roomLimit();
   }
 
-  // ---- delivery on this server ---------------------------------------------------------------
+  // ---- delivery on this server, as the sockets and the cluster reach it ----------------------
 
-  /** The hot path: one encoded event written to every selected socket of this server. */
   deliver(target: Target, encoded: EncodedEvent, flags: WriteFlags): void {
-    const limits = this.writeLimits;
-    this.registry.forEachTarget(target.r, target.x, (socket) => writeEvent(socket, encoded, flags, limits));
+    this.delivery.deliver(target, encoded, flags);
   }
 
-  /**
-   * Writes an ack-carrying event to the selected sockets; each one's answer goes to `sink`. The
-   * caller releases the returned delivery once it stops waiting, or the entries would stay.
-   */
   deliverWithAck(target: Target, encoded: EncodedEvent, flags: WriteFlags, ack: number, sink: AckSink): AckDelivery {
-    const sent = this.registry.select(target.r, target.x);
-    let count = 0;
-    for (const socket of sent) {
-      if (!writeEvent(socket, encoded, flags, this.writeLimits)) continue;
-      (socket.pendingAcks ??= new Map()).set(ack, sink);
-      sent[count++] = socket;
-    }
-    sent.length = count;
-    return new AckDelivery(sent, ack, sink);
-  }
-
-  nextAck(): number {
-    return ++this.ackSequence;
+    return this.delivery.deliverWithAck(target, encoded, flags, ack, sink);
   }
 
   /** A socket's `{"ack": n, "data"}`; false when it answers nothing pending. */
   answerAck(socket: RoomSocket, ack: unknown, data: unknown): boolean {
-    const sink = typeof ack === 'number' ? takePendingAck(socket, ack) : undefined;
-    if (sink === undefined) return false;
-    sink.answer(data);
-    return true;
+    return this.delivery.answerAck(socket, ack, data);
   }
 
   sendTo(socket: RoomSocket, event: string, data: unknown): void {
-    writeEvent(socket, encodeEvent(event, data), DEFAULT_FLAGS, this.writeLimits);
+    this.delivery.sendTo(socket, event, data);
   }
 
   // ---- what other servers ask of this one ----------------------------------------------------
 
   answer(kind: RequestKind, target: Target, args: unknown): unknown {
-    const sockets = () => this.registry.select(target.r, target.x);
+    const sockets = () => this.delivery.select(target);
     switch (kind) {
       case 'fetch':
         return sockets().map(snapshotOf);
       case 'count':
-        return this.countLocal(target);
+        return this.delivery.count(target);
       case 'rooms':
         return [...this.roomNames()];
       case 'join':
@@ -284,16 +270,10 @@ export class RoomsServer implements LocalServer, OnModuleInit, OnApplicationShut
   }
 
   roomNames(): Set<string> {
-    return this.registry.roomNames();
+    return this.delivery.roomNames();
   }
 
   serverEvent(event: string, args: unknown[]): void {
     this.serverEvents.dispatch(event, args)?.catch((error: unknown) => this.logger.error(error));
-  }
-
-  countLocal(target: Target): number {
-    let count = 0;
-    this.registry.forEachTarget(target.r, target.x, () => count++);
-    return count;
   }
 }

@@ -55,7 +55,7 @@ function onClose(this: WebSocket): void {
   if (socket.gone) return;
   // Kept on the socket for Nest 11's `handleDisconnect`, which is not handed the reason (./nest11.ts).
   const reason: DisconnectReason = (socket.closeReason ??= 'transport close');
-  socket.server.detach(socket, reason, () => {
+  socket.server.closed(socket, reason, () => {
     const callbacks = socket.disconnectCallbacks;
     if (typeof callbacks === 'function') callbacks(reason);
     else if (callbacks !== undefined) for (const callback of callbacks) callback(reason);
@@ -163,7 +163,7 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
 
   /** Drops a client that connected before the app was ready: no hooks, it was never served. */
   closeClient(client: RoomSocket): void {
-    client.server.discard(client);
+    client.server.dropUnserved(client);
     client.close(1013, 'server starting');
   }
 
@@ -231,7 +231,7 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
     socket.on('pong', markAlive);
     socket.on('error', ignoreSocketError);
     socket.on('close', onClose); // ws emits it once; `once` would add a wrapper per socket
-    rooms.attach(socket);
+    rooms.connected(socket);
   }
 
   private resolveRooms(): RoomsServer {

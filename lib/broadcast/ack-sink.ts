@@ -7,5 +7,6 @@ export interface AckSink {
 
 /** What keeps pending acks (a socket), as the ack bookkeeping sees it. */
 export interface AckHolder {
+  /** @internal (as on `RoomSocket`) */
   pendingAcks: Map<number, AckSink> | undefined;
 }

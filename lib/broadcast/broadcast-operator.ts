@@ -1,11 +1,12 @@
 import { RoomsError } from '../rooms.error.js';
 import { INVALID_TARGET_ROOM, INVALID_TIMEOUT } from '../rooms.messages.js';
 import { toRoomList } from '../registry/room-names.js';
-import type { RequestKind, Target } from '../cluster/cluster-messages.js';
-import type { RoomsServer } from '../rooms.server.js';
-import { RemoteSocket, snapshotOf, type SocketSnapshot } from '../socket/remote-socket.js';
+import type { RequestKind } from '../cluster/cluster-messages.js';
+import { RemoteSocket, snapshotOf, type SnapshotSource, type SocketSnapshot } from '../socket/remote-socket.js';
 import { AckCollector } from './ack-collector.js';
-import { encodeEvent, type EncodedEvent } from './frame.js';
+import { encodeEvent, type EncodedEvent, type WriteFlags } from './frame.js';
+import type { LocalDelivery, Recipient } from './local-delivery.js';
+import type { Target } from './target.js';
 import type { DefaultEvents, EventArgs, EventName, EventsMap } from './typed-events.js';
 
 /** @internal How an operator acts, set by its modifiers. */
@@ -23,6 +24,32 @@ export interface BroadcastFlags {
 /** @internal */
 export const DEFAULT_FLAGS: BroadcastFlags = { local: false, volatile: false, compress: true, timeout: undefined };
 
+/** A socket as an operator acts on it: delivered to, snapshotted, disconnected. */
+export type OperatedSocket = Recipient & SnapshotSource & { disconnect(close?: boolean): void };
+
+/** What an operator asks of the other servers (the cluster node). */
+export interface ClusterLink {
+  readonly broker: { readonly requestTimeout: number };
+  broadcast(target: Target, flags: WriteFlags, payload: Buffer): void;
+  broadcastWithAck(target: Target, flags: WriteFlags, ack: number, payload: Buffer, collector: AckCollector): void;
+  /** Runs `kind` on every other live server; resolves with their answers. */
+  request(kind: RequestKind, target: Target, args: unknown, timeoutMs: number): Promise<unknown[]>;
+  /** Resolves once broadcasts to `rooms` from any server reach this one. */
+  subscribed(rooms: readonly string[]): Promise<void>;
+}
+
+/**
+ * What an operator acts through (the app's rooms implement it): delivery on this
+ * server, the membership rules of its joins and leaves, and the cluster.
+ */
+export interface OperatorHost {
+  readonly delivery: LocalDelivery<OperatedSocket>;
+  readonly cluster: ClusterLink;
+  /** Every socket joins every room, or, when any would be refused, none does (throws). */
+  joinAll(sockets: readonly OperatedSocket[], rooms: readonly string[]): void;
+  leaveAll(sockets: readonly OperatedSocket[], rooms: readonly string[]): void;
+}
+
 function addRooms(current: readonly string[], added: string | readonly string[]): readonly string[] {
   const list = toRoomList(added);
   if (!Array.isArray(list) || !list.every((room) => typeof room === 'string' && room.length > 0)) {
@@ -38,7 +65,7 @@ function addRooms(current: readonly string[], added: string | readonly string[])
 export class BroadcastOperator<Events extends EventsMap = DefaultEvents> {
   /** @internal `RoomService` and `RoomSocket` start operators; users never build one. */
   constructor(
-    private readonly server: RoomsServer,
+    private readonly host: OperatorHost,
     private readonly rooms: readonly string[],
     private readonly exceptRooms: readonly string[],
     private readonly flags: BroadcastFlags,
@@ -46,7 +73,7 @@ export class BroadcastOperator<Events extends EventsMap = DefaultEvents> {
 
   /** Adds target rooms (union: each socket once). */
   to(rooms: string | readonly string[]): BroadcastOperator<Events> {
-    return new BroadcastOperator<Events>(this.server, addRooms(this.rooms, rooms), this.exceptRooms, this.flags);
+    return new BroadcastOperator<Events>(this.host, addRooms(this.rooms, rooms), this.exceptRooms, this.flags);
   }
 
   /** The same as {@link to}. */
@@ -56,7 +83,7 @@ export class BroadcastOperator<Events extends EventsMap = DefaultEvents> {
 
   /** Leaves out the members of those rooms; a socket id leaves out that socket. */
   except(rooms: string | readonly string[]): BroadcastOperator<Events> {
-    return new BroadcastOperator<Events>(this.server, this.rooms, addRooms(this.exceptRooms, rooms), this.flags);
+    return new BroadcastOperator<Events>(this.host, this.rooms, addRooms(this.exceptRooms, rooms), this.flags);
   }
 
   /** This server only. */
@@ -87,8 +114,8 @@ export class BroadcastOperator<Events extends EventsMap = DefaultEvents> {
   emit<E extends EventName<Events>>(event: E, ...[data]: EventArgs<Events, E>): true {
     const encoded = encodeEvent(event, data);
     const target = this.target;
-    this.server.deliver(target, encoded, this.flags);
-    if (!this.flags.local) this.server.cluster.broadcast(target, this.flags, encoded.payload);
+    this.host.delivery.deliver(target, encoded, this.flags);
+    if (!this.flags.local) this.host.cluster.broadcast(target, this.flags, encoded.payload);
     return true;
   }
 
@@ -98,7 +125,7 @@ export class BroadcastOperator<Events extends EventsMap = DefaultEvents> {
    */
   emitWithAck<E extends EventName<Events>>(event: E, ...[data]: EventArgs<Events, E>): Promise<unknown[]> {
     let encoded: EncodedEvent;
-    const ack = this.server.nextAck();
+    const ack = this.host.delivery.nextAck();
     try {
       encoded = encodeEvent(event, data, ack);
     } catch (error) {
@@ -106,8 +133,8 @@ export class BroadcastOperator<Events extends EventsMap = DefaultEvents> {
     }
     const collector = new AckCollector(this.timeoutMs);
     const target = this.target;
-    collector.expect(this.server.deliverWithAck(target, encoded, this.flags, ack, collector));
-    if (!this.flags.local) this.server.cluster.broadcastWithAck(target, this.flags, ack, encoded.payload, collector);
+    collector.expect(this.host.delivery.deliverWithAck(target, encoded, this.flags, ack, collector));
+    if (!this.flags.local) this.host.cluster.broadcastWithAck(target, this.flags, ack, encoded.payload, collector);
     collector.seal();
     return collector.promise;
   }
@@ -116,19 +143,20 @@ export class BroadcastOperator<Events extends EventsMap = DefaultEvents> {
   async fetchSockets(): Promise<RemoteSocket<Events>[]> {
     const local = this.selected().map(snapshotOf);
     const remote = (await this.ask('fetch')) as SocketSnapshot[][];
-    return [...local, ...remote.flat()].map((snapshot) => new RemoteSocket<Events>(this.server, snapshot));
+    const everyone = new BroadcastOperator(this.host, [], [], DEFAULT_FLAGS);
+    return [...local, ...remote.flat()].map((snapshot) => new RemoteSocket<Events>(everyone, snapshot));
   }
 
   /** How many sockets are selected, on every server. */
   async count(): Promise<number> {
-    const local = this.server.countLocal(this.target);
+    const local = this.host.delivery.count(this.target);
     const remote = (await this.ask('count')) as number[];
     return remote.reduce((sum, count) => sum + count, local);
   }
 
   /** Every room of the selected servers, without the sockets' own id rooms. */
   async allRooms(): Promise<Set<string>> {
-    const rooms = this.server.registry.roomNames();
+    const rooms = this.host.delivery.roomNames();
     for (const names of (await this.ask('rooms')) as string[][]) for (const room of names) rooms.add(room);
     return rooms;
   }
@@ -139,14 +167,14 @@ export class BroadcastOperator<Events extends EventsMap = DefaultEvents> {
    */
   async socketsJoin(rooms: string | readonly string[]): Promise<void> {
     const list = toRoomList(rooms);
-    this.server.joinAll(this.selected(), list);
-    await Promise.all([this.server.cluster.subscribed(list), this.ask('join', list)]);
+    this.host.joinAll(this.selected(), list);
+    await Promise.all([this.host.cluster.subscribed(list), this.ask('join', list)]);
   }
 
   /** Makes every selected socket leave `rooms`; on this server at once. Resolves once every live server has applied it. */
   async socketsLeave(rooms: string | readonly string[]): Promise<void> {
     const list = toRoomList(rooms);
-    this.server.leaveAll(this.selected(), list);
+    this.host.leaveAll(this.selected(), list);
     await this.ask('leave', list);
   }
 
@@ -161,20 +189,20 @@ export class BroadcastOperator<Events extends EventsMap = DefaultEvents> {
   }
 
   private get timeoutMs(): number {
-    return this.flags.timeout ?? this.server.broker.requestTimeout;
+    return this.flags.timeout ?? this.host.cluster.broker.requestTimeout;
   }
 
-  private selected() {
-    return this.server.registry.select(this.rooms, this.exceptRooms);
+  private selected(): OperatedSocket[] {
+    return this.host.delivery.select(this.target);
   }
 
   /** The same operation on every other live server (none with `local`). */
   private ask(kind: RequestKind, args?: unknown): Promise<unknown[]> {
     if (this.flags.local) return Promise.resolve([]);
-    return this.server.cluster.request(kind, this.target, args, this.timeoutMs);
+    return this.host.cluster.request(kind, this.target, args, this.timeoutMs);
   }
 
   private withFlags(changed: Partial<BroadcastFlags>): BroadcastOperator<Events> {
-    return new BroadcastOperator<Events>(this.server, this.rooms, this.exceptRooms, { ...this.flags, ...changed });
+    return new BroadcastOperator<Events>(this.host, this.rooms, this.exceptRooms, { ...this.flags, ...changed });
   }
 }

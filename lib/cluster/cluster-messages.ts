@@ -4,15 +4,10 @@
  * without parsing or serialising it again.
  */
 
+import type { Target } from '../broadcast/target.js';
+
 /** Cluster-wide operations a server asks the others to run on their own sockets. */
 export type RequestKind = 'fetch' | 'count' | 'rooms' | 'join' | 'leave' | 'disconnect' | 'server-event';
-
-export interface Target {
-  /** Target rooms; empty means every socket. */
-  r: readonly string[];
-  /** Except rooms. */
-  x: readonly string[];
-}
 
 export type ClusterMessage =
   /** I am alive (on the shared channel), or, sent to one new peer, "I am here too". */

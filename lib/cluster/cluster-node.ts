@@ -9,13 +9,8 @@ import { RoomsError } from '../rooms.error.js';
 import { BROKER_DOWN } from '../rooms.messages.js';
 import { createSocketId } from '../socket/socket-id.js';
 import type { Broker, BrokerConnection, BrokerListener } from './broker.js';
-import {
-  decodeMessage,
-  encodeMessage,
-  type ClusterMessage,
-  type RequestKind,
-  type Target,
-} from './cluster-messages.js';
+import type { Target } from '../broadcast/target.js';
+import { decodeMessage, encodeMessage, type ClusterMessage, type RequestKind } from './cluster-messages.js';
 import { ClusterRequest } from './cluster-request.js';
 import { RemoteAck } from './remote-ack.js';
 
@@ -34,8 +29,10 @@ export interface LocalServer {
 /** What `LocalServer.answer` returns when this server has nothing to say (a server event with no handler). */
 export const NO_ANSWER = Symbol('no answer');
 
+/** What a join or leave returns when there is nothing to wait for: one shared, already resolved promise. */
+export const NOTHING_TO_WAIT_FOR: Promise<void> = Promise.resolve();
+
 const ALL = 'all';
-const RESOLVED = Promise.resolve();
 const STARTUP_GRACE = 1000;
 const nodeChannel = (node: string) => `node:${node}`;
 const roomChannel = (room: string) => `room:${room}`;
@@ -119,10 +116,10 @@ export class ClusterNode
     const subscribing = this.connection.subscribe(roomChannel(room));
     if (subscribing === undefined) return;
     const tracked: Promise<void> = subscribing.then(
-      () => this.settled(room, tracked),
+      () => this.subscriptionDone(room, tracked),
       (error: unknown) => {
         this.logger.warn(`subscribe to room "${room}" failed: ${String(error)}`);
-        this.settled(room, tracked);
+        this.subscriptionDone(room, tracked);
       },
     );
     this.pendingSubscriptions.set(room, tracked);
@@ -141,21 +138,24 @@ export class ClusterNode
    * (one shared promise, no allocation) unless a subscription is still on its way.
    */
   subscribed(rooms: readonly string[]): Promise<void> {
-    if (this.pendingSubscriptions.size === 0) return RESOLVED;
+    if (this.pendingSubscriptions.size === 0) return NOTHING_TO_WAIT_FOR;
     const pending: Promise<void>[] = [];
     for (const room of rooms) {
       const subscription = this.pendingSubscriptions.get(room);
       if (subscription !== undefined) pending.push(subscription);
     }
-    return pending.length === 0 ? RESOLVED : Promise.all(pending).then(() => undefined);
+    return pending.length === 0 ? NOTHING_TO_WAIT_FOR : Promise.all(pending).then(() => undefined);
   }
 
   /** `subscribed` for one room. */
   subscribedTo(room: string): Promise<void> {
-    return this.pendingSubscriptions.size === 0 ? RESOLVED : (this.pendingSubscriptions.get(room) ?? RESOLVED);
+    return this.pendingSubscriptions.size === 0
+      ? NOTHING_TO_WAIT_FOR
+      : (this.pendingSubscriptions.get(room) ?? NOTHING_TO_WAIT_FOR);
   }
 
-  private settled(room: string, subscription: Promise<void>): void {
+  /** The transport confirmed (or failed) the subscription: nothing to wait for any more, unless a newer one replaced it. */
+  private subscriptionDone(room: string, subscription: Promise<void>): void {
     if (this.pendingSubscriptions.get(room) === subscription) this.pendingSubscriptions.delete(room);
   }
 

@@ -1,7 +1,5 @@
 import type { DefaultEvents, EventArgs, EventName, EventsMap } from '../broadcast/typed-events.js';
-import type { RoomsServer } from '../rooms.server.js';
 import type { Handshake } from './handshake.js';
-import type { RoomSocket } from './room-socket.js';
 
 /** @internal A socket as servers send it to each other. */
 export interface SocketSnapshot {
@@ -11,9 +9,30 @@ export interface SocketSnapshot {
   handshake: Handshake;
 }
 
+/** What a snapshot is taken of: a socket of this server. */
+export interface SnapshotSource {
+  readonly id: string;
+  readonly rooms: ReadonlySet<string>;
+  readonly data: Record<string, unknown>;
+  readonly handshake: Handshake;
+}
+
 /** @internal A local socket as other servers see it (`data` is the socket's own object, not a copy). */
-export function snapshotOf(socket: RoomSocket): SocketSnapshot {
+export function snapshotOf(socket: SnapshotSource): SocketSnapshot {
   return { id: socket.id, rooms: [...socket.rooms], data: socket.data, handshake: socket.handshake };
+}
+
+/**
+ * What a `RemoteSocket` acts through: an operator that targets every socket (a broadcast
+ * operator; named by its shape, as the operator builds remote sockets).
+ */
+export interface SocketActions {
+  to(room: string): {
+    emit(event: string, data?: unknown): unknown;
+    socketsJoin(rooms: string | readonly string[]): Promise<void>;
+    socketsLeave(rooms: string | readonly string[]): Promise<void>;
+    disconnectSockets(close?: boolean): Promise<void>;
+  };
 }
 
 /**
@@ -32,7 +51,7 @@ export class RemoteSocket<Events extends EventsMap = DefaultEvents> {
 
   /** @internal built by `fetchSockets()` */
   constructor(
-    private readonly server: RoomsServer,
+    private readonly everyone: SocketActions,
     snapshot: SocketSnapshot,
   ) {
     this.id = snapshot.id;
@@ -43,21 +62,21 @@ export class RemoteSocket<Events extends EventsMap = DefaultEvents> {
 
   /** Sends `{event, data}` to that socket. */
   async emit<E extends EventName<Events>>(event: E, ...[data]: EventArgs<Events, E>): Promise<void> {
-    this.server.operator().to(this.id).emit(event, data);
+    this.everyone.to(this.id).emit(event, data);
   }
 
   /** Makes that socket join `rooms`. */
   join(rooms: string | readonly string[]): Promise<void> {
-    return this.server.operator().in(this.id).socketsJoin(rooms);
+    return this.everyone.to(this.id).socketsJoin(rooms);
   }
 
   /** Makes that socket leave `rooms`. */
   leave(rooms: string | readonly string[]): Promise<void> {
-    return this.server.operator().in(this.id).socketsLeave(rooms);
+    return this.everyone.to(this.id).socketsLeave(rooms);
   }
 
   /** Disconnects that socket, as `RoomSocket.disconnect`. */
   disconnect(close = false): Promise<void> {
-    return this.server.operator().in(this.id).disconnectSockets(close);
+    return this.everyone.to(this.id).disconnectSockets(close);
   }
 }

@@ -1,0 +1,94 @@
+import type { RoomMember, RoomRegistry } from '../registry/room-registry.js';
+import { AckDelivery, takePendingAck } from './ack-delivery.js';
+import type { AckHolder, AckSink } from './ack-sink.js';
+import { encodeEvent, type EncodedEvent, type WriteFlags, type WriteLimits } from './frame.js';
+import { writeEvent } from '../socket/write-path.js';
+import type { Target } from './target.js';
+
+/** What this server's delivery needs of a socket: its rooms (the registry's), its pending acks, and a connection to write to. */
+export type Recipient = RoomMember & AckHolder & Parameters<typeof writeEvent>[0];
+
+/** How `sendEvent` writes: never dropped, deflated where the socket negotiated it (a broadcast's defaults). */
+const SEND_FLAGS: WriteFlags = { volatile: false, compress: true };
+
+/**
+ * The broadcast layer's half on this server: an encoded event written to every selected socket,
+ * the acks those sockets owe (their numbers, where each answer goes, forgetting them), and what a
+ * selection counts. Every server of a cluster runs its own, for its own broadcasts and for those
+ * other servers send it; selection is the registry's, writes are the write path's.
+ */
+export class LocalDelivery<S extends Recipient = Recipient> {
+  /** Ack numbers start at random (one in 2^40) so that two servers' acks to one socket do not collide in practice. */
+  private ackSequence = Math.floor(Math.random() * 2 ** 40);
+
+  constructor(
+    private readonly registry: RoomRegistry<S>,
+    /** The adapter's watermarks. */
+    public writeLimits: WriteLimits,
+  ) {}
+
+  /** The hot path: one encoded event written to every selected socket of this server. */
+  deliver(target: Target, encoded: EncodedEvent, flags: WriteFlags): void {
+    const limits = this.writeLimits;
+    this.registry.forEachTarget(target.r, target.x, (socket) => writeEvent(socket, encoded, flags, limits));
+  }
+
+  /**
+   * Writes an ack-carrying event to the selected sockets; each one's answer goes to `sink`. The
+   * caller releases the returned delivery once it stops waiting, or the entries would stay.
+   */
+  deliverWithAck(target: Target, encoded: EncodedEvent, flags: WriteFlags, ack: number, sink: AckSink): AckDelivery {
+    const sent = this.registry.select(target.r, target.x);
+    let count = 0;
+    for (const socket of sent) {
+      if (!writeEvent(socket, encoded, flags, this.writeLimits)) continue;
+      (socket.pendingAcks ??= new Map()).set(ack, sink);
+      sent[count++] = socket;
+    }
+    sent.length = count;
+    return new AckDelivery(sent, ack, sink);
+  }
+
+  /** The number the next `emitWithAck` of this server carries. */
+  nextAck(): number {
+    return ++this.ackSequence;
+  }
+
+  /** A socket's `{"ack": n, "data"}`; false when it answers nothing pending. */
+  answerAck(socket: S, ack: unknown, data: unknown): boolean {
+    const sink = typeof ack === 'number' ? takePendingAck(socket, ack) : undefined;
+    if (sink === undefined) return false;
+    sink.answer(data);
+    return true;
+  }
+
+  /** A socket that leaves owes no answer any more: each request it was asked stops waiting for it. */
+  abandonAcks(socket: S): void {
+    const pending = socket.pendingAcks;
+    if (pending === undefined) return;
+    for (const sink of pending.values()) sink.forget();
+    socket.pendingAcks = undefined;
+  }
+
+  /** `{event, data}` to one socket. */
+  sendTo(socket: S, event: string, data: unknown): void {
+    writeEvent(socket, encodeEvent(event, data), SEND_FLAGS, this.writeLimits);
+  }
+
+  /** The selected sockets, as an array that is safe to act on (user code may run per socket). */
+  select(target: Target): S[] {
+    return this.registry.select(target.r, target.x);
+  }
+
+  /** How many sockets of this server the target selects. */
+  count(target: Target): number {
+    let count = 0;
+    this.registry.forEachTarget(target.r, target.x, () => count++);
+    return count;
+  }
+
+  /** This server's rooms, without the sockets' own id rooms. */
+  roomNames(): Set<string> {
+    return this.registry.roomNames();
+  }
+}

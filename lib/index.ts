@@ -13,7 +13,7 @@ export { BroadcastTo, type BroadcastToOptions } from './decorators/broadcast-to.
 export { OnDisconnecting } from './decorators/on-disconnecting.decorator.js';
 export { OnDisconnect } from './decorators/on-disconnect.decorator.js';
 export { OnServerEvent } from './decorators/on-server-event.decorator.js';
-export type { RoomsSelector } from './decorators/room-operation.js';
+export type { RoomsSelector } from './decorators/room-operation.types.js';
 export type {
   RoomsModuleOptions,
   RoomsOptionsFactory,

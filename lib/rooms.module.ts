@@ -1,6 +1,6 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { RoomsExplorer } from './hooks/rooms.explorer.js';
+import { RoomsExplorer } from './rooms.explorer.js';
 import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, ROOMS_MODULE_OPTIONS } from './rooms.module-definition.js';
 import type { RoomsModuleOptions } from './rooms.options.js';
 import { RoomsServer } from './rooms.server.js';

@@ -1,4 +1,5 @@
-import { roomOperation, type RoomsSelector } from './room-operation.js';
+import { roomOperation } from './room-operation.js';
+import type { RoomsSelector } from './room-operation.types.js';
 
 /** Options of {@link BroadcastTo}. */
 export interface BroadcastToOptions {

@@ -1,4 +1,5 @@
-import { roomOperation, type RoomsSelector } from './room-operation.js';
+import { roomOperation } from './room-operation.js';
+import type { RoomsSelector } from './room-operation.types.js';
 
 /**
  * Joins the client to `rooms` once the handler has succeeded, before its first reply is written.

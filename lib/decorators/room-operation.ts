@@ -1,19 +1,8 @@
 import { UseInterceptors } from '@nestjs/common';
 import { INTERCEPTORS_METADATA } from '@nestjs/common/constants.js';
-import { RoomsInterceptor } from '../hooks/rooms.interceptor.js';
+import { RoomsInterceptor } from '../rooms.interceptor.js';
 import { ROOM_OPERATIONS_METADATA } from '../rooms.constants.js';
-import type { RoomSocket } from '../socket/room-socket.js';
-
-/** Rooms given to a decorator: fixed, or computed from the message and the socket. */
-export type RoomsSelector<TData = any> =
-  | string
-  | readonly string[]
-  | ((data: TData, socket: RoomSocket) => string | readonly string[] | Promise<string | readonly string[]>);
-
-/** @internal */
-export type RoomOperation =
-  | { readonly kind: 'join' | 'leave'; readonly rooms: RoomsSelector }
-  | { readonly kind: 'broadcast'; readonly rooms: RoomsSelector; readonly exceptSender: boolean };
+import type { RoomOperation } from './room-operation.types.js';
 
 /**
  * Records one room operation on a handler and makes sure the one rooms interceptor runs it.

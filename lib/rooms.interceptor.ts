@@ -1,11 +1,11 @@
 import type { CallHandler, ExecutionContext, NestInterceptor } from '@nestjs/common';
 import { concat, concatMap, defer, filter, ignoreElements, tap, type Observable } from 'rxjs';
 import { MESSAGE_METADATA } from '@nestjs/websockets/constants.js';
-import { replyEvent } from '../adapter/replies.js';
-import type { RoomOperation } from '../decorators/room-operation.js';
-import { toRoomList } from '../registry/room-names.js';
-import { ROOM_OPERATIONS_METADATA } from '../rooms.constants.js';
-import type { RoomSocket } from '../socket/room-socket.js';
+import { replyEvent } from './adapter/replies.js';
+import type { RoomOperation } from './decorators/room-operation.types.js';
+import { toRoomList } from './registry/room-names.js';
+import { ROOM_OPERATIONS_METADATA } from './rooms.constants.js';
+import type { RoomSocket } from './socket/room-socket.js';
 
 interface ResolvedOperation {
   readonly operation: RoomOperation;

@@ -1,9 +1,9 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { ContextIdFactory, DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
-import { ON_DISCONNECT_METADATA, ON_DISCONNECTING_METADATA, ON_SERVER_EVENT_METADATA } from '../rooms.constants.js';
-import { RoomsServer } from '../rooms.server.js';
-import type { DisconnectHook, ScopedDisconnectHook } from '../socket/disconnect-hooks.js';
+import { ON_DISCONNECT_METADATA, ON_DISCONNECTING_METADATA, ON_SERVER_EVENT_METADATA } from './rooms.constants.js';
+import { RoomsServer } from './rooms.server.js';
+import type { DisconnectHook, ScopedDisconnectHook } from './socket/disconnect-hooks.js';
 
 type Method = (...args: unknown[]) => unknown;
 

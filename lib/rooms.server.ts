@@ -1,9 +1,8 @@
 import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import type { Observable } from 'rxjs';
 import type { AckSink } from './broadcast/ack-sink.js';
 import type { AckDelivery } from './broadcast/ack-delivery.js';
 import { BroadcastOperator, DEFAULT_FLAGS, type OperatorHost } from './broadcast/broadcast-operator.js';
-import type { EncodedEvent, WriteFlags, WriteLimits } from './broadcast/frame.js';
+import type { EncodedEvent, WriteFlags } from './broadcast/frame.js';
 import { LocalDelivery } from './broadcast/local-delivery.js';
 import type { Target } from './broadcast/target.js';
 import type { Broker } from './cluster/broker.js';
@@ -13,21 +12,13 @@ import { InMemoryBroker } from './cluster/in-memory-broker.js';
 import { ServerEvents } from './cluster/server-events.js';
 import { isValidRoomName, looksLikeSocketId } from './registry/room-names.js';
 import { RoomRegistry } from './registry/room-registry.js';
-import {
-  DEFAULT_BAD_FRAME_WINDOW,
-  DEFAULT_HIGH_WATERMARK,
-  DEFAULT_LOW_WATERMARK,
-  DEFAULT_MAX_BAD_FRAMES,
-  DEFAULT_MAX_ROOM_NAME_LENGTH,
-  DEFAULT_MAX_PENDING_FRAMES,
-  DEFAULT_MAX_ROOMS_PER_SOCKET,
-} from './rooms.constants.js';
+import { DEFAULT_MAX_ROOM_NAME_LENGTH, DEFAULT_MAX_ROOMS_PER_SOCKET } from './rooms.constants.js';
 import { RoomsError } from './rooms.error.js';
 import { INVALID_ROOM_NAME, JOIN_REFUSED, PRIVATE_ROOM, ROOM_LIMIT } from './rooms.messages.js';
-import type { MessageParser, RoomsModuleOptions } from './rooms.options.js';
+import type { RoomsModuleOptions } from './rooms.options.js';
 import { DisconnectHooks } from './socket/disconnect-hooks.js';
 import { snapshotOf } from './socket/remote-socket.js';
-import type { DisconnectReason, RoomSocket } from './socket/room-socket.js';
+import type { DisconnectReason, RoomSocket, SocketHost } from './socket/room-socket.js';
 
 /** Runs a synchronous check-and-apply; its refusal becomes a rejected promise rather than a throw. */
 function refusalOf(apply: () => void): Promise<never> | undefined {
@@ -46,7 +37,7 @@ function refusalOf(apply: () => void): Promise<never> | undefined {
  * adapter act through it, and so do the other servers of the cluster (it is the cluster's
  * `LocalServer`). It is the only writer of the registry.
  */
-export class RoomsServer implements LocalServer, OperatorHost, OnModuleInit, OnApplicationShutdown {
+export class RoomsServer implements LocalServer, OperatorHost, SocketHost, OnModuleInit, OnApplicationShutdown {
   readonly registry: RoomRegistry<RoomSocket>;
   readonly delivery: LocalDelivery<RoomSocket>;
   readonly serverEvents = new ServerEvents();
@@ -55,17 +46,6 @@ export class RoomsServer implements LocalServer, OperatorHost, OnModuleInit, OnA
   private readonly maxRoomsPerSocket: number;
   private readonly maxRoomNameLength: number;
   private readonly canJoin: RoomsModuleOptions['canJoin'];
-  /** The adapter's cap on a socket's frames in flight. */
-  maxPendingFrames = DEFAULT_MAX_PENDING_FRAMES;
-  /** The adapter's parser for inbound frames; without one they are the wire protocol's JSON. */
-  messageParser: MessageParser | undefined;
-  /** The adapter's budget of frames no handler can take, per socket and window. */
-  badFrames = { max: DEFAULT_MAX_BAD_FRAMES, windowMs: DEFAULT_BAD_FRAME_WINDOW };
-  /**
-   * Nest's handler-result transform. Nest hands one to the adapter for every client, but they are
-   * all alike, so one is kept for the app rather than one per socket.
-   */
-  resultTransform: ((result: unknown) => Observable<unknown>) | undefined;
   private readonly logger = new Logger('RoomsServer');
 
   constructor(options: RoomsModuleOptions = {}) {
@@ -74,17 +54,7 @@ export class RoomsServer implements LocalServer, OperatorHost, OnModuleInit, OnA
     this.canJoin = options.canJoin;
     this.cluster = new ClusterNode(options.broker ?? new InMemoryBroker(), this);
     this.registry = new RoomRegistry(this.cluster);
-    // The defaults until an adapter sets its own.
-    this.delivery = new LocalDelivery(this.registry, { low: DEFAULT_LOW_WATERMARK, high: DEFAULT_HIGH_WATERMARK });
-  }
-
-  /** The adapter's watermarks. */
-  get writeLimits(): WriteLimits {
-    return this.delivery.writeLimits;
-  }
-
-  set writeLimits(limits: WriteLimits) {
-    this.delivery.writeLimits = limits;
+    this.delivery = new LocalDelivery(this.registry);
   }
 
   get broker(): Broker {

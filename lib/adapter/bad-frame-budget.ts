@@ -10,7 +10,7 @@ import { closeWithGrace } from '../socket/write-path.js';
  * frame after the previous window ended.
  */
 export function withinBadFrameBudget(socket: RoomSocket): boolean {
-  const { max, windowMs } = socket.server.badFrames;
+  const { max, windowMs } = socket.settings.badFrames;
   const now = performance.now();
   if (now - socket.badFramesSince >= windowMs) {
     socket.badFramesSince = now;

@@ -1,8 +1,5 @@
 import type { WsMessageHandler } from '@nestjs/common';
-import type { RoomSocket } from '../socket/room-socket.js';
-
-/** A `@SubscribeMessage` handler as Nest binds it to one client: `(data, event)`. */
-export type BoundHandler = WsMessageHandler['callback'];
+import type { BoundHandler, RoomSocket } from '../socket/room-socket.js';
 
 /**
  * Every client of a path has the same event names in the same order: one shared array per list.

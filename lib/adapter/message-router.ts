@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { Subscription } from 'rxjs';
+import { Subscription, type Observable } from 'rxjs';
 import { WebSocket, type RawData } from 'ws';
 import {
   BAD_ID,
@@ -13,13 +13,15 @@ import {
   UNSERIALISABLE_REPLY,
   UNKNOWN_EVENT,
 } from '../rooms.messages.js';
-import type { RoomSocket } from '../socket/room-socket.js';
+import type { MessageParser } from '../rooms.options.js';
+import { exceptionFrame } from '../socket/exception-frame.js';
+import { inboundFrame } from '../socket/inbound-frame.js';
+import type { BoundHandler, RoomSocket } from '../socket/room-socket.js';
 import { writeMessage } from '../socket/write-path.js';
 import { withinBadFrameBudget } from './bad-frame-budget.js';
-import { handlerFor, type BoundHandler } from './handler-table.js';
-import { inboundFrame } from './inbound-frame.js';
+import { handlerFor } from './handler-table.js';
 import { parseWith } from './parsed-frame.js';
-import { exceptionFrame, replyFrame } from './replies.js';
+import { replyFrame } from './replies.js';
 
 const logger = new Logger('RoomsAdapter');
 
@@ -38,49 +40,79 @@ function refuseBad(socket: RoomSocket, message: string, id?: FrameId): void {
   if (socket.readyState === WebSocket.OPEN && withinBadFrameBudget(socket)) refuse(socket, message, id);
 }
 
+/** Nest's transform of a handler's result into the replies to send. */
+export type ResultTransform = (result: unknown) => Observable<unknown>;
+
 /**
- * A socket's `message` listener (one function for all sockets; `this` is the socket). Bad frames
- * are answered with an exception frame and go no further; acks settle their request; events run
- * their Nest handler inside the frame's context so that every answer carries its `id`. Frames are
- * JSON unless the app brought a `messageParser`, whose result meets the same checks.
+ * Reads every inbound frame of one adapter's sockets. Bad frames are answered with an exception
+ * frame and go no further; acks settle their request; events run their Nest handler inside the
+ * frame's context so that every answer carries its `id`. Frames are JSON unless the app brought a
+ * `messageParser`, whose result meets the same checks.
  */
-export function routeFrame(this: WebSocket, raw: RawData, isBinary: boolean): void {
-  const socket = this as RoomSocket;
-  const parser = socket.server.messageParser;
-  let frame: unknown;
-  if (parser !== undefined) {
-    frame = parseWith(parser, raw, isBinary);
-    if (typeof frame === 'string') return refuseBad(socket, frame);
-  } else {
-    // The default JSON stays inline: it is every frame's path when the app brings no parser.
-    if (isBinary) return refuseBad(socket, BINARY_FRAME);
-    try {
-      frame = JSON.parse(raw.toString());
-    } catch {
-      return refuseBad(socket, NOT_JSON);
+export class MessageRouter {
+  /** The app's parser; without one frames are the wire protocol's JSON. */
+  parser: MessageParser | undefined;
+  /**
+   * Nest's handler-result transform. Nest hands one to the adapter for every client, but they are
+   * all alike, so the first is kept for every socket rather than one per socket.
+   */
+  resultTransform: ResultTransform | undefined;
+
+  /** The sockets' `message` listener: one function for every socket of the adapter (`this` is the socket). */
+  readonly listener: (this: WebSocket, raw: RawData, isBinary: boolean) => void;
+
+  constructor(parser: MessageParser | undefined) {
+    this.parser = parser;
+    const route = this.route.bind(this);
+    this.listener = function routeFrame(raw, isBinary) {
+      route(this as RoomSocket, raw, isBinary);
+    };
+  }
+
+  route(socket: RoomSocket, raw: RawData, isBinary: boolean): void {
+    const parser = this.parser;
+    let frame: unknown;
+    if (parser !== undefined) {
+      frame = parseWith(parser, raw, isBinary);
+      if (typeof frame === 'string') return refuseBad(socket, frame);
+    } else {
+      // The default JSON stays inline: it is every frame's path when the app brings no parser.
+      if (isBinary) return refuseBad(socket, BINARY_FRAME);
+      try {
+        frame = JSON.parse(raw.toString());
+      } catch {
+        return refuseBad(socket, NOT_JSON);
+      }
+      if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) return refuseBad(socket, NOT_AN_OBJECT);
     }
-    if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) return refuseBad(socket, NOT_AN_OBJECT);
+    const { event, data, id, ack } = frame as Record<string, unknown>;
+    if (!isFrameId(id)) return refuseBad(socket, BAD_ID);
+    if (event === undefined && ack !== undefined) {
+      if (!socket.server.answerAck(socket, ack, data)) refuseBad(socket, STRAY_ACK, id);
+      return;
+    }
+    if (typeof event !== 'string') return refuseBad(socket, NO_EVENT, id);
+    const handler = handlerFor(socket, event);
+    if (handler === undefined) return refuseBad(socket, UNKNOWN_EVENT(event.slice(0, 100)), id);
+    // A client that sends faster than its handlers finish is answered, not queued without end.
+    const { maxPendingFrames } = socket.settings;
+    if (socket.pendingFrames >= maxPendingFrames) return refuse(socket, TOO_MANY_PENDING(maxPendingFrames), id);
+    const transform = this.resultTransform!;
+    // Only a frame with an `id` needs its context carried into Nest's exception filter, and
+    // AsyncLocalStorage turns on promise hooks for the whole process once used: skip it otherwise.
+    if (id === undefined) runHandler(socket, transform, handler, data, event, id);
+    else inboundFrame.run({ socket, event, id }, runHandler, socket, transform, handler, data, event, id);
   }
-  const { event, data, id, ack } = frame as Record<string, unknown>;
-  if (!isFrameId(id)) return refuseBad(socket, BAD_ID);
-  if (event === undefined && ack !== undefined) {
-    if (!socket.server.answerAck(socket, ack, data)) refuseBad(socket, STRAY_ACK, id);
-    return;
-  }
-  if (typeof event !== 'string') return refuseBad(socket, NO_EVENT, id);
-  const handler = handlerFor(socket, event);
-  if (handler === undefined) return refuseBad(socket, UNKNOWN_EVENT(event.slice(0, 100)), id);
-  // A client that sends faster than its handlers finish is answered, not queued without end.
-  if (socket.pendingFrames >= socket.server.maxPendingFrames) {
-    return refuse(socket, TOO_MANY_PENDING(socket.server.maxPendingFrames), id);
-  }
-  // Only a frame with an `id` needs its context carried into Nest's exception filter, and
-  // AsyncLocalStorage turns on promise hooks for the whole process once used: skip it otherwise.
-  if (id === undefined) runHandler(socket, handler, data, event, id);
-  else inboundFrame.run({ socket, event, id }, runHandler, socket, handler, data, event, id);
 }
 
-function runHandler(socket: RoomSocket, handler: BoundHandler, data: unknown, event: string, id: FrameId): void {
+function runHandler(
+  socket: RoomSocket,
+  transform: ResultTransform,
+  handler: BoundHandler,
+  data: unknown,
+  event: string,
+  id: FrameId,
+): void {
   const replies = new Subscription();
   let finished = false;
   socket.pendingFrames++;
@@ -92,7 +124,7 @@ function runHandler(socket: RoomSocket, handler: BoundHandler, data: unknown, ev
     if (open !== undefined && open.delete(replies) && open.size === 0) socket.openReplies = undefined;
   };
   replies.add(
-    socket.server.resultTransform!(handler(data, event)).subscribe({
+    transform(handler(data, event)).subscribe({
       next(value) {
         if (value === null || value === undefined || socket.readyState !== WebSocket.OPEN) return;
         let frame: string;

@@ -7,8 +7,8 @@ import { dirname, join } from 'node:path';
 import { WebSocket } from 'ws';
 import { RoomSocket } from '../socket/room-socket.js';
 import { writeMessage } from '../socket/write-path.js';
-import { answeredId } from './inbound-frame.js';
-import { exceptionFrame, exceptionMessage } from './replies.js';
+import { exceptionFrame, exceptionMessage } from '../socket/exception-frame.js';
+import { answeredId } from '../socket/inbound-frame.js';
 
 /*
  * NestJS 11 compatibility: what `@nestjs/websockets` 11 does differently from 12, made up for here
@@ -18,7 +18,7 @@ import { exceptionFrame, exceptionMessage } from './replies.js';
  *    native WebSocket with `client.send`; Nest 11's calls `client.emit('exception', payload)`,
  *    which on a `ws` socket only dispatches locally, so the client never hears of the error. On
  *    Nest 11 each socket gets an `emit` that also sends that frame, in the one bounded shape
- *    (./replies.ts) with the inbound frame's `id`. Nest 12 sockets keep `ws`'s `emit` untouched.
+ *    (socket/exception-frame.ts) with the inbound frame's `id`. Nest 12 sockets keep `ws`'s `emit` untouched.
  *
  * 2. `handleDisconnect(socket, reason)`. Nest 12's WebSocketsController hands
  *    `bindClientDisconnect` a callback that takes the reason and calls

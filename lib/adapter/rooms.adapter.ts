@@ -2,16 +2,10 @@ import { Logger, type INestApplicationContext, type WebSocketAdapter, type WsMes
 import { ModuleRef } from '@nestjs/core';
 import { createServer, type Server } from 'node:http';
 import type { IncomingMessage } from 'node:http';
-import type { Observable } from 'rxjs';
 import { WebSocket, WebSocketServer } from 'ws';
 import {
-  DEFAULT_BAD_FRAME_WINDOW,
   DEFAULT_HEARTBEAT_INTERVAL,
-  DEFAULT_HIGH_WATERMARK,
-  DEFAULT_LOW_WATERMARK,
-  DEFAULT_MAX_BAD_FRAMES,
   DEFAULT_MAX_PAYLOAD,
-  DEFAULT_MAX_PENDING_FRAMES,
   DEFAULT_UPGRADE_TIMEOUT,
   MAX_BUFFERED_CHUNKS,
   MAX_FRAGMENTS,
@@ -22,11 +16,13 @@ import type { MessageParser, RoomsAdapterOptions } from '../rooms.options.js';
 import { RoomsServer } from '../rooms.server.js';
 import { handshakeOf } from '../socket/handshake.js';
 import { RoomSocket, type DisconnectCallback, type DisconnectReason } from '../socket/room-socket.js';
-import { ConnectionSlots } from './connection-slots.js';
+import type { SocketSettings } from '../socket/socket-settings.js';
 import { answerPing, negotiatedDeflate } from '../socket/write-path.js';
+import { socketSettingsOf } from './adapter-settings.js';
+import { ConnectionSlots } from './connection-slots.js';
 import { bindHandlers } from './handler-table.js';
 import { Heartbeat, markAlive } from './heartbeat.js';
-import { routeFrame } from './message-router.js';
+import { MessageRouter, type ResultTransform } from './message-router.js';
 import { emitWithExceptionFrames, isNest11, supplyDisconnectReason } from './nest11.js';
 import { originPolicy, type OriginPolicy } from './origin-policy.js';
 import { UpgradeRouter, type Admission } from './upgrade-router.js';
@@ -74,6 +70,9 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
   private readonly heartbeat: Heartbeat;
   private readonly slots: ConnectionSlots | undefined;
   private readonly originAllowed: OriginPolicy | undefined;
+  /** What every socket of this adapter is held to (watermarks, pending frames, bad-frame budget). */
+  private readonly settings: SocketSettings;
+  private readonly messages: MessageRouter;
   private rooms: RoomsServer | undefined;
 
   constructor(
@@ -85,6 +84,8 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
       maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
       heartbeatInterval: options.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL,
     };
+    this.settings = socketSettingsOf(options);
+    this.messages = new MessageRouter(options.messageParser);
     this.heartbeat = new Heartbeat(this.options.heartbeatInterval, this.servers);
     if (options.maxConnections !== undefined) this.slots = new ConnectionSlots(options.maxConnections);
     this.originAllowed = originPolicy(options.allowedOrigins);
@@ -109,16 +110,6 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
       maxFragments: MAX_FRAGMENTS,
       maxBufferedChunks: MAX_BUFFERED_CHUNKS,
     });
-    rooms.writeLimits = {
-      low: this.options.lowWatermark ?? DEFAULT_LOW_WATERMARK,
-      high: this.options.highWatermark ?? DEFAULT_HIGH_WATERMARK,
-    };
-    rooms.maxPendingFrames = this.options.maxPendingFrames ?? DEFAULT_MAX_PENDING_FRAMES;
-    rooms.messageParser = this.options.messageParser;
-    rooms.badFrames = {
-      max: this.options.maxBadFrames ?? DEFAULT_MAX_BAD_FRAMES,
-      windowMs: this.options.badFrameWindow ?? DEFAULT_BAD_FRAME_WINDOW,
-    };
     server.on('connection', (socket: RoomSocket, request: IncomingMessage) => this.accept(rooms, socket, request));
     server.on('error', (error) => logger.error(error));
     this.routerFor(port).add(options.path, server);
@@ -132,8 +123,7 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
    * before `listen()` for every frame, after it for every frame that arrives later.
    */
   setMessageParser(parser: MessageParser): void {
-    this.options.messageParser = parser;
-    if (this.rooms !== undefined) this.rooms.messageParser = parser;
+    this.messages.parser = parser;
   }
 
   /** Nest's connection callback (`handleConnection`), run after the socket is in its own room. */
@@ -152,13 +142,9 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
   }
 
   /** Nest's `@SubscribeMessage` handlers for this client. */
-  bindMessageHandlers(
-    client: RoomSocket,
-    handlers: WsMessageHandler[],
-    transform: (data: unknown) => Observable<unknown>,
-  ): void {
+  bindMessageHandlers(client: RoomSocket, handlers: WsMessageHandler[], transform: ResultTransform): void {
     bindHandlers(client, handlers);
-    client.server.resultTransform ??= transform;
+    this.messages.resultTransform ??= transform;
   }
 
   /** Drops a client that connected before the app was ready: no hooks, it was never served. */
@@ -223,10 +209,11 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
 
   private accept(rooms: RoomsServer, socket: RoomSocket, request: IncomingMessage): void {
     socket.handshake = handshakeOf(request);
+    socket.settings = this.settings;
     socket.deflate = negotiatedDeflate(socket);
     // Nest 11's exception filter answers through `emit`, which ws only dispatches locally (./nest11.ts).
     if (isNest11()) socket.emit = emitWithExceptionFrames;
-    socket.on('message', routeFrame);
+    socket.on('message', this.messages.listener);
     socket.on('ping', answerPing);
     socket.on('pong', markAlive);
     socket.on('error', ignoreSocketError);

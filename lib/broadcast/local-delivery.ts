@@ -1,12 +1,12 @@
 import type { RoomMember, RoomRegistry } from '../registry/room-registry.js';
+import { writeEvent, type WritableSocket } from '../socket/write-path.js';
 import { AckDelivery, takePendingAck } from './ack-delivery.js';
 import type { AckHolder, AckSink } from './ack-sink.js';
-import { encodeEvent, type EncodedEvent, type WriteFlags, type WriteLimits } from './frame.js';
-import { writeEvent } from '../socket/write-path.js';
+import { encodeEvent, type EncodedEvent, type WriteFlags } from './frame.js';
 import type { Target } from './target.js';
 
 /** What this server's delivery needs of a socket: its rooms (the registry's), its pending acks, and a connection to write to. */
-export type Recipient = RoomMember & AckHolder & Parameters<typeof writeEvent>[0];
+export type Recipient = RoomMember & AckHolder & WritableSocket;
 
 /** How `sendEvent` writes: never dropped, deflated where the socket negotiated it (a broadcast's defaults). */
 const SEND_FLAGS: WriteFlags = { volatile: false, compress: true };
@@ -21,16 +21,11 @@ export class LocalDelivery<S extends Recipient = Recipient> {
   /** Ack numbers start at random (one in 2^40) so that two servers' acks to one socket do not collide in practice. */
   private ackSequence = Math.floor(Math.random() * 2 ** 40);
 
-  constructor(
-    private readonly registry: RoomRegistry<S>,
-    /** The adapter's watermarks. */
-    public writeLimits: WriteLimits,
-  ) {}
+  constructor(private readonly registry: RoomRegistry<S>) {}
 
   /** The hot path: one encoded event written to every selected socket of this server. */
   deliver(target: Target, encoded: EncodedEvent, flags: WriteFlags): void {
-    const limits = this.writeLimits;
-    this.registry.forEachTarget(target.r, target.x, (socket) => writeEvent(socket, encoded, flags, limits));
+    this.registry.forEachTarget(target.r, target.x, (socket) => writeEvent(socket, encoded, flags));
   }
 
   /**
@@ -41,7 +36,7 @@ export class LocalDelivery<S extends Recipient = Recipient> {
     const sent = this.registry.select(target.r, target.x);
     let count = 0;
     for (const socket of sent) {
-      if (!writeEvent(socket, encoded, flags, this.writeLimits)) continue;
+      if (!writeEvent(socket, encoded, flags)) continue;
       (socket.pendingAcks ??= new Map()).set(ack, sink);
       sent[count++] = socket;
     }
@@ -72,7 +67,7 @@ export class LocalDelivery<S extends Recipient = Recipient> {
 
   /** `{event, data}` to one socket. */
   sendTo(socket: S, event: string, data: unknown): void {
-    writeEvent(socket, encodeEvent(event, data), SEND_FLAGS, this.writeLimits);
+    writeEvent(socket, encodeEvent(event, data), SEND_FLAGS);
   }
 
   /** The selected sockets, as an array that is safe to act on (user code may run per socket). */

@@ -1,23 +1,48 @@
+import type { WsMessageHandler } from '@nestjs/common';
 import { WebSocket } from 'ws';
 import type { Subscription } from 'rxjs';
 import type { BroadcastOperator } from '../broadcast/broadcast-operator.js';
 import type { AckSink } from '../broadcast/ack-sink.js';
 import type { RoomMember } from '../registry/room-registry.js';
-import type { RoomsServer } from '../rooms.server.js';
-import type { BoundHandler } from '../adapter/handler-table.js';
-import { answeredId } from '../adapter/inbound-frame.js';
-import { reshapeExceptionFrame } from '../adapter/replies.js';
+import type { DisconnectReason } from './disconnect-reason.js';
+import { isExceptionFrame, reshapeExceptionFrame } from './exception-frame.js';
+import { answeredId } from './inbound-frame.js';
 import { createSocketId } from './socket-id.js';
+import { DEFAULT_SOCKET_SETTINGS, type SocketSettings } from './socket-settings.js';
 import type { Handshake } from './handshake.js';
 import { writeMessage } from './write-path.js';
 
-/** Why a socket went away, as `@OnDisconnecting`, `@OnDisconnect` and `handleDisconnect` see it. */
-export type DisconnectReason = 'transport close' | 'server disconnect' | 'server shutting down' | 'ping timeout';
+export type { DisconnectReason } from './disconnect-reason.js';
 
 /** Nest's `handleDisconnect` callback of one gateway for one socket (what `RoomsAdapter.bindClientDisconnect` takes). */
 export type DisconnectCallback = (reason: DisconnectReason) => void;
 
-const EXCEPTION_FRAME_START = '{"event":"exception"';
+/** A `@SubscribeMessage` handler as Nest binds it to one client: `(data, event)`. */
+export type BoundHandler = WsMessageHandler['callback'];
+
+/**
+ * What a socket acts through: its app's rooms (`RoomsServer` implements it). The socket's own
+ * methods use the first four; the adapter and the rooms interceptor use the rest for it.
+ */
+export interface SocketHost {
+  join(socket: RoomSocket, rooms: string | readonly string[]): Promise<void>;
+  leave(socket: RoomSocket, rooms: string | readonly string[]): Promise<void>;
+  /** An operator that targets every socket. */
+  operator(): BroadcastOperator;
+  sendTo(socket: RoomSocket, event: string, data: unknown): void;
+  /** The socket's `{"ack": n, "data"}`; false when it answers nothing pending. */
+  answerAck(socket: RoomSocket, ack: unknown, data: unknown): boolean;
+  /** The socket closed: disconnect hooks, out of every room, then `done`. */
+  closed(socket: RoomSocket, reason: DisconnectReason, done?: () => void): void;
+  /** The app never served the socket: out of every room, no hooks. */
+  dropUnserved(socket: RoomSocket): void;
+  /** What a client's join (a decorator's) must pass; rejects with a `RoomsError`. */
+  checkClientJoin(socket: RoomSocket, rooms: readonly string[]): Promise<void>;
+  /** Names a client may ask to leave: valid, never a socket id; throws a `RoomsError`. */
+  checkClientRooms(rooms: readonly string[]): void;
+  /** Valid room names; throws a `RoomsError`. */
+  checkNames(rooms: readonly unknown[]): asserts rooms is readonly string[];
+}
 
 /**
  * The client object gateway handlers get: a `ws` WebSocket that knows its rooms. `ws` builds it
@@ -35,7 +60,9 @@ export class RoomSocket extends WebSocket implements RoomMember {
   /** @internal owned by the registry. */
   selectionMark = 0;
   /** @internal the app's rooms; set by the adapter before `handleConnection`. */
-  server!: RoomsServer;
+  server!: SocketHost;
+  /** @internal the adapter's settings, shared by all its sockets. */
+  settings: SocketSettings = DEFAULT_SOCKET_SETTINGS;
   /** @internal set once the socket has started leaving. */
   gone = false;
   /** @internal why the server closed it, when it did; once closed, why it went away. */
@@ -130,9 +157,7 @@ export class RoomSocket extends WebSocket implements RoomMember {
    * inbound frame it answers.
    */
   override send(data: unknown, ...rest: unknown[]): void {
-    if (typeof data === 'string' && data.startsWith(EXCEPTION_FRAME_START)) {
-      data = reshapeExceptionFrame(data, answeredId(this));
-    }
+    if (isExceptionFrame(data)) data = reshapeExceptionFrame(data, answeredId(this));
     writeMessage(this, data, ...rest);
   }
 }

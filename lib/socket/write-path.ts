@@ -1,8 +1,9 @@
 import { WebSocket } from 'ws';
-import type { EncodedEvent, WriteFlags, WriteLimits } from '../broadcast/frame.js';
+import type { EncodedEvent, WriteFlags } from '../broadcast/frame.js';
 import { SLOW_CONSUMER_GRACE } from '../rooms.constants.js';
 import { NOT_OPEN, SLOW_CONSUMER } from '../rooms.messages.js';
-import type { RoomSocket } from './room-socket.js';
+import type { DisconnectReason } from './disconnect-reason.js';
+import type { SocketSettings } from './socket-settings.js';
 
 /*
  * Every frame the server writes to a socket goes through here: broadcasts, `sendEvent`, handler
@@ -21,6 +22,16 @@ interface WsInternals {
   /** `_state` since ws 8.18, `_deflating` before it; `_bufferedBytes`: what it holds queued or deflating. */
   _sender: { _state?: number; _deflating?: boolean; _queue: unknown[]; _bufferedBytes: number } | null;
   _extensions: Record<string, unknown>;
+}
+
+/** What the write path needs of a socket (a `RoomSocket`): its connection, its adapter's watermarks, what it negotiated. */
+export interface WritableSocket extends WebSocket {
+  /** @internal (as on `RoomSocket`) */
+  readonly settings: SocketSettings;
+  /** @internal */
+  readonly deflate: boolean;
+  /** @internal */
+  closeReason: DisconnectReason | undefined;
 }
 
 const wsSend = WebSocket.prototype.send as (this: WebSocket, data: unknown, ...rest: unknown[]) => void;
@@ -49,21 +60,21 @@ function unsentBytes(socket: WebSocket): number {
  * connection is cut if the peer does not take it within a grace period; either way it then leaves
  * its rooms.
  */
-export function closeWithGrace(socket: RoomSocket, code: number, reason: string): void {
+export function closeWithGrace(socket: WritableSocket, code: number, reason: string): void {
   socket.closeReason ??= 'server disconnect';
   socket.close(code, reason);
   setTimeout(() => socket.terminate(), SLOW_CONSUMER_GRACE).unref();
 }
 
 /** A socket that does not read what it is sent would make the server buffer without end: 1013. */
-function shedSlowConsumer(socket: RoomSocket): void {
+function shedSlowConsumer(socket: WritableSocket): void {
   closeWithGrace(socket, 1013, SLOW_CONSUMER);
 }
 
 /** Whether the socket is open and may take another frame; past the high watermark it is shed. */
-function mayWrite(socket: RoomSocket): boolean {
+function mayWrite(socket: WritableSocket): boolean {
   if (socket.readyState !== WebSocket.OPEN) return false;
-  if (unsentBytes(socket) <= socket.server.writeLimits.high) return true;
+  if (unsentBytes(socket) <= socket.settings.writeLimits.high) return true;
   shedSlowConsumer(socket);
   return false;
 }
@@ -74,13 +85,14 @@ function mayWrite(socket: RoomSocket): boolean {
  * with an earlier message (so writing past it would reorder frames), goes through `ws.send` with
  * the shared JSON bytes. Returns whether the event was handed to the socket.
  */
-export function writeEvent(socket: RoomSocket, encoded: EncodedEvent, flags: WriteFlags, limits: WriteLimits): boolean {
+export function writeEvent(socket: WritableSocket, encoded: EncodedEvent, flags: WriteFlags): boolean {
   if (socket.readyState !== WebSocket.OPEN) return false;
   const internals = socket as unknown as WsInternals;
   const transport = internals._socket;
   const sender = internals._sender;
   if (transport === null || sender === null) return false;
   const unsent = transport.writableLength + sender._bufferedBytes;
+  const limits = socket.settings.writeLimits;
   if (unsent > limits.high) {
     shedSlowConsumer(socket);
     return false;
@@ -101,7 +113,7 @@ export function writeEvent(socket: RoomSocket, encoded: EncodedEvent, flags: Wri
  * to a socket that is closing (or was just shed) is dropped here and reports an error to its
  * callback, as `ws` would; `ws` itself would also add its size to `bufferedAmount` for good.
  */
-export function writeMessage(socket: RoomSocket, data: unknown, ...rest: unknown[]): void {
+export function writeMessage(socket: WritableSocket, data: unknown, ...rest: unknown[]): void {
   // CONNECTING: `ws` throws, as it should.
   if (socket.readyState === WebSocket.CONNECTING || mayWrite(socket)) return wsSend.call(socket, data, ...rest);
   const callback = rest.find((arg) => typeof arg === 'function') as ((error: Error) => void) | undefined;
@@ -109,7 +121,7 @@ export function writeMessage(socket: RoomSocket, data: unknown, ...rest: unknown
 }
 
 /** A heartbeat ping, under the same watermark as every other frame. */
-export function writePing(socket: RoomSocket, payload: Buffer): void {
+export function writePing(socket: WritableSocket, payload: Buffer): void {
   if (mayWrite(socket)) socket.ping(payload);
 }
 
@@ -118,6 +130,6 @@ export function writePing(socket: RoomSocket, payload: Buffer): void {
  * (they would bypass the watermark), so a client's pings are answered here.
  */
 export function answerPing(this: WebSocket, data: Buffer): void {
-  const socket = this as RoomSocket;
+  const socket = this as WritableSocket;
   if (mayWrite(socket)) socket.pong(data);
 }

@@ -2,13 +2,17 @@ import { Injectable } from '@nestjs/common';
 import type { BroadcastOperator } from './broadcast/broadcast-operator.js';
 import type { DefaultEvents, EventArgs, EventName, EventsMap } from './broadcast/typed-events.js';
 import { serializeEvent } from './broadcast/frame.js';
+import type { Target } from './broadcast/target.js';
 import type { ServerEventHandler } from './cluster/server-events.js';
 import type { RoomEvents } from './registry/room-registry.js';
 import { RoomsServer } from './rooms.server.js';
 import type { RemoteSocket } from './socket/remote-socket.js';
 
-/** Server events target servers, not sockets. */
-const NOBODY = { r: [], x: [] };
+/**
+ * Server events go to servers, not sockets: every request carries a target, and theirs is ignored
+ * (this one, empty, would select every socket by the target rule).
+ */
+const IGNORED_TARGET: Target = { r: [], x: [] };
 
 /**
  * Rooms from anywhere in the app: controllers, queues, cron jobs. Every method acts on every
@@ -103,7 +107,12 @@ export class RoomService<Events extends EventsMap = DefaultEvents> {
    */
   async serverSideEmitWithAck(event: string, ...args: unknown[]): Promise<unknown[]> {
     serializeEvent(event, args);
-    return this.server.cluster.request('server-event', NOBODY, [event, args], this.server.broker.requestTimeout);
+    return this.server.cluster.request(
+      'server-event',
+      IGNORED_TARGET,
+      [event, args],
+      this.server.broker.requestTimeout,
+    );
   }
 
   /** Handles other servers' `serverSideEmit(event)`; returns the function that unsubscribes. */

@@ -21,7 +21,7 @@ export class UpgradeDeadline {
   }
 
   /** The connection is done (upgraded, or an ordinary HTTP request the server handles). */
-  settle(socket: Duplex): void {
+  unwatch(socket: Duplex): void {
     this.since.delete(socket);
   }
 

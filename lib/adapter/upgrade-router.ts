@@ -91,7 +91,7 @@ export class UpgradeRouter {
   };
 
   private readonly onRequest = (request: IncomingMessage): void => {
-    this.deadline!.settle(request.socket);
+    this.deadline!.unwatch(request.socket);
   };
 
   private readonly onUpgrade = async (request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
@@ -108,7 +108,7 @@ export class UpgradeRouter {
     if (socket.destroyed) return;
     const target = server;
     target.handleUpgrade(request, socket, head, (client) => {
-      this.deadline?.settle(socket);
+      this.deadline?.unwatch(socket);
       socket.off('error', ignoreUpgradeError); // the WebSocket has its own now
       if (typeof admission.data === 'object' && admission.data !== null) {
         (client as RoomSocket).data = admission.data as Record<string, unknown>;

@@ -10,7 +10,7 @@ const HERE = '';
  * Gathers the answers to one `emitWithAck`: one per socket that was sent the event, on this
  * server and on every other server that was asked. Each server reports how many sockets it sent
  * the event to, then their answers; a socket that leaves, or a server that is declared gone, is
- * no longer waited for. The timeout rejects with the answers that arrived. However it settles, this
+ * no longer waited for. The timeout rejects with the answers that arrived. However it ends, this
  * server's sockets forget the request at once; the other servers forget their part on their own
  * (cluster/remote-ack.ts).
  */
@@ -19,7 +19,8 @@ export class AckCollector implements AckSink {
   /** Answers still owed, per server; `undefined` until that server has reported its count. */
   private readonly owed = new Map<string, number | undefined>([[HERE, 0]]);
   private sealed = false;
-  private settled = false;
+  /** Resolved or rejected: nothing more is taken. */
+  private finished = false;
   private timer: NodeJS.Timeout | undefined;
   private here: AckDelivery | undefined;
   private resolve!: (responses: unknown[]) => void;
@@ -51,42 +52,42 @@ export class AckCollector implements AckSink {
   }
 
   answer(response: unknown, node = HERE): void {
-    if (this.settled || !this.owed.has(node)) return;
+    if (this.finished || !this.owed.has(node)) return;
     this.responses.push(response);
-    this.settle(node, -1);
+    this.changeOwed(node, -1);
   }
 
   forget(node = HERE): void {
-    if (this.settled || !this.owed.has(node)) return;
-    this.settle(node, -1);
+    if (this.finished || !this.owed.has(node)) return;
+    this.changeOwed(node, -1);
   }
 
   /** Server `node` sent the event to `count` sockets. */
   serverCount(node: string, count: number): void {
-    if (this.settled || !this.owed.has(node)) return;
-    this.settle(node, count);
+    if (this.finished || !this.owed.has(node)) return;
+    this.changeOwed(node, count);
   }
 
   /** Server `node` is gone: its answers are no longer waited for. */
   serverGone(node: string): void {
-    if (this.settled || !this.owed.delete(node)) return;
+    if (this.finished || !this.owed.delete(node)) return;
     this.tryFinish();
   }
 
   /** The other servers' answers cannot arrive (the broker is down): reject at once with those that did. */
   abort(message: string): void {
-    if (this.settled) return;
+    if (this.finished) return;
     this.finish();
     this.reject(new RoomsError(message, [...this.responses]));
   }
 
-  private settle(node: string, change: number): void {
+  private changeOwed(node: string, change: number): void {
     this.owed.set(node, (this.owed.get(node) ?? 0) + change);
     this.tryFinish();
   }
 
   private tryFinish(): boolean {
-    if (this.settled) return true;
+    if (this.finished) return true;
     if (!this.sealed) return false;
     for (const owed of this.owed.values()) if (owed !== 0) return false;
     this.finish();
@@ -96,13 +97,13 @@ export class AckCollector implements AckSink {
 
   /** Nothing more is waited for: the sockets here that have not answered forget the request. */
   private finish(): void {
-    this.settled = true;
+    this.finished = true;
     clearTimeout(this.timer);
     this.here?.release();
   }
 
   private fail(): void {
-    if (this.settled) return;
+    if (this.finished) return;
     this.finish();
     let owed = 0;
     for (const count of this.owed.values()) owed += count ?? 0;

@@ -9,30 +9,129 @@ import type { Target } from '../broadcast/target.js';
 /** Cluster-wide operations a server asks the others to run on their own sockets. */
 export type RequestKind = 'fetch' | 'count' | 'rooms' | 'join' | 'leave' | 'disconnect' | 'server-event';
 
-export type ClusterMessage =
+/**
+ * The kinds of message, by name. The wire keeps the short values (every message carries one);
+ * the code uses the names.
+ */
+export const MessageType = {
   /** I am alive (on the shared channel), or, sent to one new peer, "I am here too". */
-  | { t: 'hb'; n: string }
+  Heartbeat: 'hb',
   /** I am leaving the cluster now. */
-  | { t: 'bye'; n: string }
-  /** Deliver the payload to the target; `v`: volatile, `c`: compress. */
-  | ({ t: 'b'; n: string; v: boolean; c: boolean } & Target)
-  /**
-   * Deliver the payload (which carries ack number `a`) and report count and answers back to `n`
-   * for request `q`; `w`: the origin's timeout in ms, after which the sockets here forget it.
-   */
-  | ({ t: 'ab'; n: string; q: number; a: number; w: number; v: boolean; c: boolean } & Target)
-  /** Run an operation on your sockets and answer `n` with a `res` for request `q`. */
-  | ({ t: 'req'; n: string; q: number; k: RequestKind; a?: unknown } & Target)
-  /** `serverSideEmit` without answers. */
-  | { t: 'sse'; n: string; e: string; a: unknown[] }
-  /** The answer to request `q`: data `d`, or error `e`; `none` when no handler was there to answer. */
-  | { t: 'res'; n: string; q: number; d?: unknown; e?: string; none?: boolean }
-  /** For ack request `q`: `c` sockets were sent the event here. */
-  | { t: 'ac'; n: string; q: number; c: number }
-  /** For ack request `q`: one socket's answer. */
-  | { t: 'aa'; n: string; q: number; d: unknown }
-  /** For ack request `q`: one socket left before answering. */
-  | { t: 'af'; n: string; q: number };
+  Bye: 'bye',
+  /** Deliver the payload to the target. */
+  Broadcast: 'b',
+  /** Deliver the payload, which asks for acks, and report the count and the answers back. */
+  AckBroadcast: 'ab',
+  /** Run an operation on your sockets and answer with a `Response`. */
+  Request: 'req',
+  /** `serverSideEmit`, without answers. */
+  ServerEvent: 'sse',
+  /** The answer to a `Request`. */
+  Response: 'res',
+  /** For an `AckBroadcast`: how many sockets were sent the event here. */
+  AckCount: 'ac',
+  /** For an `AckBroadcast`: one socket's answer. */
+  AckAnswer: 'aa',
+  /** For an `AckBroadcast`: one socket left before answering. */
+  AckForget: 'af',
+} as const;
+
+type Types = typeof MessageType;
+
+/*
+ * Field names are one letter on the wire, the same in every message:
+ *   t  the message type          n  the sending server's id     q  the origin's request number
+ *   r  target rooms              x  except rooms                v  volatile      c  compress
+ *   a  ack number (AckBroadcast), arguments (Request, ServerEvent)
+ *   w  the origin's ack timeout in ms         k  the operation of a Request
+ *   c  a socket count (AckCount)              d  data            e  an event name, or an error message
+ * Handlers rename them as they read them (`const { q: request } = message`).
+ */
+
+export interface HeartbeatMessage {
+  t: Types['Heartbeat'];
+  n: string;
+}
+
+export interface ByeMessage {
+  t: Types['Bye'];
+  n: string;
+}
+
+export interface BroadcastMessage extends Target {
+  t: Types['Broadcast'];
+  n: string;
+  v: boolean;
+  c: boolean;
+}
+
+/** After `w` ms the sockets here forget the request (cluster/remote-ack.ts). */
+export interface AckBroadcastMessage extends Target {
+  t: Types['AckBroadcast'];
+  n: string;
+  q: number;
+  a: number;
+  w: number;
+  v: boolean;
+  c: boolean;
+}
+
+export interface RequestMessage extends Target {
+  t: Types['Request'];
+  n: string;
+  q: number;
+  k: RequestKind;
+  a?: unknown;
+}
+
+export interface ServerEventMessage {
+  t: Types['ServerEvent'];
+  n: string;
+  e: string;
+  a: unknown[];
+}
+
+/** Data `d`, or error `e`; `none` when no handler was there to answer. */
+export interface ResponseMessage {
+  t: Types['Response'];
+  n: string;
+  q: number;
+  d?: unknown;
+  e?: string;
+  none?: boolean;
+}
+
+export interface AckCountMessage {
+  t: Types['AckCount'];
+  n: string;
+  q: number;
+  c: number;
+}
+
+export interface AckAnswerMessage {
+  t: Types['AckAnswer'];
+  n: string;
+  q: number;
+  d: unknown;
+}
+
+export interface AckForgetMessage {
+  t: Types['AckForget'];
+  n: string;
+  q: number;
+}
+
+export type ClusterMessage =
+  | HeartbeatMessage
+  | ByeMessage
+  | BroadcastMessage
+  | AckBroadcastMessage
+  | RequestMessage
+  | ServerEventMessage
+  | ResponseMessage
+  | AckCountMessage
+  | AckAnswerMessage
+  | AckForgetMessage;
 
 const NEWLINE = 0x0a;
 

@@ -10,7 +10,15 @@ import { BROKER_DOWN } from '../rooms.messages.js';
 import { createSocketId } from '../socket/socket-id.js';
 import type { Broker, BrokerConnection, BrokerListener } from './broker.js';
 import type { Target } from '../broadcast/target.js';
-import { decodeMessage, encodeMessage, type ClusterMessage, type RequestKind } from './cluster-messages.js';
+import {
+  decodeMessage,
+  encodeMessage,
+  MessageType,
+  type AckBroadcastMessage,
+  type ClusterMessage,
+  type RequestKind,
+  type RequestMessage,
+} from './cluster-messages.js';
 import { ClusterRequest } from './cluster-request.js';
 import { RemoteAck } from './remote-ack.js';
 
@@ -95,7 +103,7 @@ export class ClusterNode
     if (connection === undefined) return;
     this.connection = undefined;
     if (connection.up && connection.mayHavePeers) {
-      await connection.publish(ALL, encodeMessage({ t: 'bye', n: this.id })).catch(() => undefined);
+      await connection.publish(ALL, encodeMessage({ t: MessageType.Bye, n: this.id })).catch(() => undefined);
     }
     for (const request of this.requests.values()) request.abort(BROKER_DOWN);
     for (const collector of this.ackRequests.values()) collector.abort(BROKER_DOWN);
@@ -164,8 +172,8 @@ export class ClusterNode
   broadcast(target: Target, flags: WriteFlags, payload: Buffer): void {
     if (!this.canReachPeers()) return;
     const channel = target.r.length === 1 && routable(target.r[0]) ? roomChannel(target.r[0]) : ALL;
-    const message = encodeMessage({ t: 'b', n: this.id, v: flags.volatile, c: flags.compress, ...target }, payload);
-    this.publish(channel, message);
+    const { volatile: v, compress: c } = flags;
+    this.publish(channel, encodeMessage({ t: MessageType.Broadcast, n: this.id, v, c, ...target }, payload));
   }
 
   /** Sends an ack-carrying event to every other server; `collector` learns their counts and answers. */
@@ -175,13 +183,22 @@ export class ClusterNode
     // Other servers may hold targeted sockets: with the broker down their answers cannot come.
     if (!this.canReachPeers()) return collector.abort(BROKER_DOWN);
     if (this.peers.size === 0) return;
-    const q = ++this.requestSequence;
+    const request = ++this.requestSequence;
     for (const peer of this.peers.keys()) collector.expectServer(peer);
-    this.ackRequests.set(q, collector);
-    const forget = () => this.ackRequests.delete(q);
+    this.ackRequests.set(request, collector);
+    const forget = () => this.ackRequests.delete(request);
     collector.promise.then(forget, forget);
     const { volatile: v, compress: c } = flags;
-    const message = { t: 'ab', n: this.id, q, a: ack, w: collector.timeoutMs, v, c, ...target } as const;
+    const message: AckBroadcastMessage = {
+      t: MessageType.AckBroadcast,
+      n: this.id,
+      q: request,
+      a: ack,
+      w: collector.timeoutMs,
+      v,
+      c,
+      ...target,
+    };
     this.publish(ALL, encodeMessage(message, payload));
   }
 
@@ -193,14 +210,14 @@ export class ClusterNode
     const q = ++this.requestSequence;
     const request = new ClusterRequest(this.peers.keys(), timeoutMs, () => this.requests.delete(q));
     this.requests.set(q, request);
-    const message = encodeMessage({ t: 'req', n: this.id, q, k: kind, a: args, ...target });
+    const message = encodeMessage({ t: MessageType.Request, n: this.id, q, k: kind, a: args, ...target });
     this.connection.publish(ALL, message).catch(() => request.abort(BROKER_DOWN));
     return request.promise;
   }
 
   serverSideEmit(event: string, args: unknown[]): void {
     if (!this.canReachPeers()) return;
-    this.publish(ALL, encodeMessage({ t: 'sse', n: this.id, e: event, a: args }));
+    this.publish(ALL, encodeMessage({ t: MessageType.ServerEvent, n: this.id, e: event, a: args }));
   }
 
   // ---- inbound ---------------------------------------------------------------------------------
@@ -213,34 +230,43 @@ export class ClusterNode
       return this.logger.warn('ignored a message that is not of this protocol');
     }
     const { message, payload } = decoded;
-    if (message.n === this.id) return;
-    if (message.t === 'bye') return this.peerGone(message.n);
-    this.heard(message.n);
+    const sender = message.n;
+    if (sender === this.id) return;
+    if (message.t === MessageType.Bye) return this.peerGone(sender);
+    this.heard(sender);
     switch (message.t) {
-      case 'b':
+      case MessageType.Broadcast:
         if (payload !== undefined) this.local.deliver(message, encodePayload(payload), flagsOf(message));
         return;
-      case 'ab':
+      case MessageType.AckBroadcast:
         if (payload !== undefined) this.deliverWithAck(message, payload);
         return;
-      case 'req':
+      case MessageType.Request:
         void this.answer(message);
         return;
-      case 'sse':
-        this.local.serverEvent(message.e, message.a);
+      case MessageType.ServerEvent: {
+        const { e: event, a: args } = message;
+        this.local.serverEvent(event, args);
         return;
-      case 'res':
-        if (message.e !== undefined) this.requests.get(message.q)?.failed(message.n, message.e);
-        else this.requests.get(message.q)?.respond(message.n, message.d, message.none !== true);
+      }
+      case MessageType.Response: {
+        const { q: request, d: data, e: error, none } = message;
+        if (error !== undefined) this.requests.get(request)?.failed(sender, error);
+        else this.requests.get(request)?.respond(sender, data, none !== true);
         return;
-      case 'ac':
-        this.ackRequests.get(message.q)?.serverCount(message.n, message.c);
+      }
+      case MessageType.AckCount: {
+        const { q: request, c: sockets } = message;
+        this.ackRequests.get(request)?.serverCount(sender, sockets);
         return;
-      case 'aa':
-        this.ackRequests.get(message.q)?.answer(message.d, message.n);
+      }
+      case MessageType.AckAnswer: {
+        const { q: request, d: answer } = message;
+        this.ackRequests.get(request)?.answer(answer, sender);
         return;
-      case 'af':
-        this.ackRequests.get(message.q)?.forget(message.n);
+      }
+      case MessageType.AckForget:
+        this.ackRequests.get(message.q)?.forget(sender);
         return;
     }
   }
@@ -272,7 +298,7 @@ export class ClusterNode
     for (const [peer, heardAt] of this.peers) if (now - heardAt > this.broker.heartbeatTimeout) this.peerGone(peer);
     if (now - this.lastBeat < this.broker.heartbeatInterval || !this.canReachPeers()) return;
     this.lastBeat = now;
-    this.publish(ALL, encodeMessage({ t: 'hb', n: this.id }));
+    this.publish(ALL, encodeMessage({ t: MessageType.Heartbeat, n: this.id }));
   }
 
   private heard(node: string): void {
@@ -280,7 +306,7 @@ export class ClusterNode
     this.peers.set(node, Date.now());
     if (known) return;
     // A newcomer learns of this server at once instead of at its next heartbeat.
-    this.publish(nodeChannel(node), encodeMessage({ t: 'hb', n: this.id }));
+    this.publish(nodeChannel(node), encodeMessage({ t: MessageType.Heartbeat, n: this.id }));
     this.emit('peer-up', node);
   }
 
@@ -291,30 +317,29 @@ export class ClusterNode
     this.emit('peer-down', node);
   }
 
-  private deliverWithAck(message: Extract<ClusterMessage, { t: 'ab' }>, payload: Buffer): void {
-    const { n: origin, q } = message;
+  private deliverWithAck(message: AckBroadcastMessage, payload: Buffer): void {
+    const { n: origin, q, a: ack, w: timeoutMs } = message;
     const reply = (reply: ClusterMessage) => this.publish(nodeChannel(origin), encodeMessage(reply));
     const sink = new RemoteAck(
-      (d) => reply({ t: 'aa', n: this.id, q, d }),
-      () => reply({ t: 'af', n: this.id, q }),
+      (answer) => reply({ t: MessageType.AckAnswer, n: this.id, q, d: answer }),
+      () => reply({ t: MessageType.AckForget, n: this.id, q }),
     );
-    const delivery = this.local.deliverWithAck(message, encodePayload(payload), flagsOf(message), message.a, sink);
-    reply({ t: 'ac', n: this.id, q, c: delivery.count });
+    const delivery = this.local.deliverWithAck(message, encodePayload(payload), flagsOf(message), ack, sink);
+    reply({ t: MessageType.AckCount, n: this.id, q, c: delivery.count });
     // A request without a usable timeout (another version's) is forgotten after this server's default.
-    const { w } = message;
-    sink.start(delivery, typeof w === 'number' && w >= 0 ? w : this.broker.requestTimeout);
+    const usable = typeof timeoutMs === 'number' && timeoutMs >= 0;
+    sink.start(delivery, usable ? timeoutMs : this.broker.requestTimeout);
   }
 
-  private async answer(message: Extract<ClusterMessage, { t: 'req' }>): Promise<void> {
-    const { n: origin, q } = message;
+  private async answer(message: RequestMessage): Promise<void> {
+    const { n: origin, q, k: kind, a: args } = message;
+    const t = MessageType.Response;
     let reply: Buffer;
     try {
-      const data = await this.local.answer(message.k, message, message.a);
-      reply = encodeMessage(
-        data === NO_ANSWER ? { t: 'res', n: this.id, q, none: true } : { t: 'res', n: this.id, q, d: data },
-      );
+      const data = await this.local.answer(kind, message, args);
+      reply = encodeMessage(data === NO_ANSWER ? { t, n: this.id, q, none: true } : { t, n: this.id, q, d: data });
     } catch (error) {
-      reply = encodeMessage({ t: 'res', n: this.id, q, e: error instanceof Error ? error.message : String(error) });
+      reply = encodeMessage({ t, n: this.id, q, e: error instanceof Error ? error.message : String(error) });
     }
     this.publish(nodeChannel(origin), reply);
   }
@@ -352,6 +377,7 @@ export class ClusterNode
   }
 }
 
+/** How a broadcast from another server is written here. */
 function flagsOf(message: { v: boolean; c: boolean }): WriteFlags {
   return { volatile: message.v, compress: message.c };
 }

@@ -34,16 +34,16 @@ export class RemoteAck implements AckSink {
 
   answer(response: unknown): void {
     this.onAnswer(response);
-    this.settle();
+    this.countDown();
   }
 
   forget(): void {
     this.onForget();
-    this.settle();
+    this.countDown();
   }
 
   /** Once every socket has answered or left, nothing is left to forget: the timer goes early. */
-  private settle(): void {
+  private countDown(): void {
     if (--this.owed === 0) clearTimeout(this.timer);
   }
 }

@@ -16,6 +16,7 @@ import { DEFAULT_MAX_ROOM_NAME_LENGTH, DEFAULT_MAX_ROOMS_PER_SOCKET } from './ro
 import { RoomsError } from './rooms.error.js';
 import { INVALID_ROOM_NAME, JOIN_REFUSED, PRIVATE_ROOM, ROOM_LIMIT } from './rooms.messages.js';
 import type { RoomsModuleOptions } from './rooms.options.js';
+import { trace, TRACING } from './rooms.trace.js';
 import { DisconnectHooks } from './socket/disconnect-hooks.js';
 import { snapshotOf } from './socket/remote-socket.js';
 import type { DisconnectReason, RoomSocket, SocketHost } from './socket/room-socket.js';
@@ -28,6 +29,11 @@ function refusalOf(apply: () => void): Promise<never> | undefined {
   } catch (error) {
     return Promise.reject(error as Error);
   }
+}
+
+/** A list of sockets in a trace line: one by its id, more by their number. */
+function socketsOf(sockets: readonly RoomSocket[]): string {
+  return sockets.length === 1 ? `socket ${sockets[0].id}` : `${sockets.length} sockets`;
 }
 
 /**
@@ -113,6 +119,7 @@ export class RoomsServer implements LocalServer, OperatorHost, SocketHost, OnMod
       return refusalOf(() => this.joinAll([socket], rooms)) ?? this.cluster.subscribed(rooms);
     if (!isValidRoomName(rooms, this.maxRoomNameLength)) return Promise.reject(this.invalidName());
     if (this.overLimit(socket, rooms)) return Promise.reject(this.roomLimit());
+    if (TRACING) trace('join: socket %s, room %j', socket.id, rooms);
     if (!socket.gone) this.registry.joinRoom(socket, rooms);
     return this.cluster.subscribedTo(rooms);
   }
@@ -120,6 +127,7 @@ export class RoomsServer implements LocalServer, OperatorHost, SocketHost, OnMod
   leave(socket: RoomSocket, rooms: string | readonly string[]): Promise<void> {
     if (typeof rooms !== 'string') return refusalOf(() => this.leaveAll([socket], rooms)) ?? NOTHING_TO_WAIT_FOR;
     if (!isValidRoomName(rooms, this.maxRoomNameLength)) return Promise.reject(this.invalidName());
+    if (TRACING) trace('leave: socket %s, room %j', socket.id, rooms);
     if (!socket.gone) this.registry.leaveRoom(socket, rooms);
     return NOTHING_TO_WAIT_FOR;
   }
@@ -130,11 +138,13 @@ export class RoomsServer implements LocalServer, OperatorHost, SocketHost, OnMod
     // Repeats are dropped once here rather than counted again for every socket.
     if (sockets.length > 1 && rooms.length > 1) rooms = [...new Set(rooms)];
     for (const socket of sockets) this.checkCapacity(socket, rooms);
+    if (TRACING) trace('join: %s, rooms %j', socketsOf(sockets), rooms);
     for (const socket of sockets) if (!socket.gone) this.registry.join(socket, rooms);
   }
 
   leaveAll(sockets: readonly RoomSocket[], rooms: readonly string[]): void {
     this.checkNames(rooms);
+    if (TRACING) trace('leave: %s, rooms %j', socketsOf(sockets), rooms);
     for (const socket of sockets) if (!socket.gone) this.registry.leave(socket, rooms);
   }
 

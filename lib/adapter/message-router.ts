@@ -14,6 +14,7 @@ import {
   UNKNOWN_EVENT,
 } from '../rooms.messages.js';
 import type { MessageParser } from '../rooms.options.js';
+import { trace, TRACING } from '../rooms.trace.js';
 import { exceptionFrame } from '../socket/exception-frame.js';
 import { inboundFrame } from '../socket/inbound-frame.js';
 import type { BoundHandler, RoomSocket } from '../socket/room-socket.js';
@@ -32,6 +33,7 @@ function isFrameId(id: unknown): id is FrameId {
 }
 
 function refuse(socket: RoomSocket, message: string, id?: FrameId): void {
+  if (TRACING) trace('frame refused: socket %s, id %j: %s', socket.id, id, message);
   if (socket.readyState === WebSocket.OPEN) writeMessage(socket, exceptionFrame(message, id));
 }
 
@@ -88,10 +90,12 @@ export class MessageRouter {
     const { event, data, id, ack } = frame as Record<string, unknown>;
     if (!isFrameId(id)) return refuseBad(socket, BAD_ID);
     if (event === undefined && ack !== undefined) {
+      if (TRACING) trace('ack in: socket %s, ack %j', socket.id, ack);
       if (!socket.server.answerAck(socket, ack, data)) refuseBad(socket, STRAY_ACK, id);
       return;
     }
     if (typeof event !== 'string') return refuseBad(socket, NO_EVENT, id);
+    if (TRACING) trace('frame in: socket %s, event %j, id %j', socket.id, event, id);
     const handler = handlerFor(socket, event);
     if (handler === undefined) return refuseBad(socket, UNKNOWN_EVENT(event.slice(0, 100)), id);
     // A client that sends faster than its handlers finish is answered, not queued without end.

@@ -2,6 +2,7 @@ import { RoomsError } from '../rooms.error.js';
 import { INVALID_TARGET_ROOM, INVALID_TIMEOUT } from '../rooms.messages.js';
 import { toRoomList } from '../registry/room-names.js';
 import type { RequestKind } from '../cluster/cluster-messages.js';
+import { trace, TRACING } from '../rooms.trace.js';
 import { RemoteSocket, snapshotOf, type SnapshotSource, type SocketSnapshot } from '../socket/remote-socket.js';
 import { AckCollector } from './ack-collector.js';
 import { encodeEvent, type EncodedEvent, type WriteFlags } from './frame.js';
@@ -114,6 +115,7 @@ export class BroadcastOperator<Events extends EventsMap = DefaultEvents> {
   emit<E extends EventName<Events>>(event: E, ...[data]: EventArgs<Events, E>): true {
     const encoded = encodeEvent(event, data);
     const target = this.target;
+    if (TRACING) this.trace('broadcast out', event, encoded);
     this.host.delivery.deliver(target, encoded, this.flags);
     if (!this.flags.local) this.host.cluster.broadcast(target, this.flags, encoded.payload);
     return true;
@@ -133,6 +135,7 @@ export class BroadcastOperator<Events extends EventsMap = DefaultEvents> {
     }
     const collector = new AckCollector(this.timeoutMs);
     const target = this.target;
+    if (TRACING) this.trace(`broadcast out with ack ${ack}`, event, encoded);
     collector.expect(this.host.delivery.deliverWithAck(target, encoded, this.flags, ack, collector));
     if (!this.flags.local) this.host.cluster.broadcastWithAck(target, this.flags, ack, encoded.payload, collector);
     collector.seal();
@@ -200,6 +203,20 @@ export class BroadcastOperator<Events extends EventsMap = DefaultEvents> {
   private ask(kind: RequestKind, args?: unknown): Promise<unknown[]> {
     if (this.flags.local) return Promise.resolve([]);
     return this.host.cluster.request(kind, this.target, args, this.timeoutMs);
+  }
+
+  private trace(what: string, event: string, encoded: EncodedEvent): void {
+    const { rooms, exceptRooms, flags } = this;
+    const where = flags.local ? 'this server' : 'every server';
+    trace(
+      '%s: event %j to %j except %j on %s, %d bytes',
+      what,
+      event,
+      rooms,
+      exceptRooms,
+      where,
+      encoded.payload.length,
+    );
   }
 
   private withFlags(changed: Partial<BroadcastFlags>): BroadcastOperator<Events> {

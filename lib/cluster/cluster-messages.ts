@@ -38,6 +38,12 @@ export const MessageType = {
 
 type Types = typeof MessageType;
 
+/** The name of a message type (`Broadcast` for `'b'`), for traces; the value itself when unknown. */
+export function messageTypeName(type: unknown): string {
+  for (const [name, value] of Object.entries(MessageType)) if (value === type) return name;
+  return String(type);
+}
+
 /*
  * Field names are one letter on the wire, the same in every message:
  *   t  the message type          n  the sending server's id     q  the origin's request number

@@ -6,6 +6,7 @@ import type { AckDelivery } from '../broadcast/ack-delivery.js';
 import { encodePayload, type EncodedEvent, type WriteFlags } from '../broadcast/frame.js';
 import { looksLikeSocketId } from '../registry/room-names.js';
 import { RoomsError } from '../rooms.error.js';
+import { trace, TRACING } from '../rooms.trace.js';
 import { BROKER_DOWN } from '../rooms.messages.js';
 import { createSocketId } from '../socket/socket-id.js';
 import type { Broker, BrokerConnection, BrokerListener } from './broker.js';
@@ -14,6 +15,7 @@ import {
   decodeMessage,
   encodeMessage,
   MessageType,
+  messageTypeName,
   type AckBroadcastMessage,
   type ClusterMessage,
   type RequestKind,
@@ -103,7 +105,9 @@ export class ClusterNode
     if (connection === undefined) return;
     this.connection = undefined;
     if (connection.up && connection.mayHavePeers) {
-      await connection.publish(ALL, encodeMessage({ t: MessageType.Bye, n: this.id })).catch(() => undefined);
+      const bye = encodeMessage({ t: MessageType.Bye, n: this.id });
+      if (TRACING) traceOut(ALL, bye);
+      await connection.publish(ALL, bye).catch(() => undefined);
     }
     for (const request of this.requests.values()) request.abort(BROKER_DOWN);
     for (const collector of this.ackRequests.values()) collector.abort(BROKER_DOWN);
@@ -211,6 +215,7 @@ export class ClusterNode
     const request = new ClusterRequest(this.peers.keys(), timeoutMs, () => this.requests.delete(q));
     this.requests.set(q, request);
     const message = encodeMessage({ t: MessageType.Request, n: this.id, q, k: kind, a: args, ...target });
+    if (TRACING) traceOut(ALL, message);
     this.connection.publish(ALL, message).catch(() => request.abort(BROKER_DOWN));
     return request.promise;
   }
@@ -222,7 +227,7 @@ export class ClusterNode
 
   // ---- inbound ---------------------------------------------------------------------------------
 
-  message(_channel: string, buffer: Buffer): void {
+  message(channel: string, buffer: Buffer): void {
     let decoded: ReturnType<typeof decodeMessage>;
     try {
       decoded = decodeMessage(buffer);
@@ -232,6 +237,8 @@ export class ClusterNode
     const { message, payload } = decoded;
     const sender = message.n;
     if (sender === this.id) return;
+    if (TRACING)
+      trace('cluster in: %s from %s on %s, %d bytes', messageTypeName(message.t), sender, channel, buffer.length);
     if (message.t === MessageType.Bye) return this.peerGone(sender);
     this.heard(sender);
     switch (message.t) {
@@ -352,6 +359,7 @@ export class ClusterNode
   }
 
   private publish(channel: string, message: Buffer): void {
+    if (TRACING) traceOut(channel, message);
     this.connection?.publish(channel, message).catch(() => this.warnDown());
   }
 
@@ -375,6 +383,12 @@ export class ClusterNode
     this.warnedDown = true;
     this.logger.warn('the broker is not connected: other servers are out of reach until it is back');
   }
+}
+
+/** A message on its way out, in the trace; decoded again only when tracing. */
+function traceOut(channel: string, buffer: Buffer): void {
+  const { message } = decodeMessage(buffer);
+  trace('cluster out: %s to %s, %d bytes', messageTypeName(message.t), channel, buffer.length);
 }
 
 /** How a broadcast from another server is written here. */

@@ -1,13 +1,12 @@
 import { RoomsError } from '../rooms.error.js';
 import { INVALID_TARGET_ROOM, INVALID_TIMEOUT } from '../rooms.messages.js';
 import { toRoomList } from '../registry/room-names.js';
-import type { RequestKind } from '../cluster/cluster-messages.js';
 import { trace, TRACING } from '../rooms.trace.js';
 import { RemoteSocket, snapshotOf, type SnapshotSource, type SocketSnapshot } from '../socket/remote-socket.js';
 import { AckCollector } from './ack-collector.js';
 import { encodeEvent, type EncodedEvent, type WriteFlags } from './frame.js';
 import type { LocalDelivery, Recipient } from './local-delivery.js';
-import type { Target } from './target.js';
+import type { RequestKind, Target } from './target.js';
 import type { DefaultEvents, EventArgs, EventName, EventsMap } from './typed-events.js';
 
 /** @internal How an operator acts, set by its modifiers. */

@@ -4,10 +4,9 @@
  * without parsing or serialising it again.
  */
 
-import type { Target } from '../broadcast/target.js';
+import type { RequestKind, Target } from '../broadcast/target.js';
 
-/** Cluster-wide operations a server asks the others to run on their own sockets. */
-export type RequestKind = 'fetch' | 'count' | 'rooms' | 'join' | 'leave' | 'disconnect' | 'server-event';
+export type { RequestKind } from '../broadcast/target.js';
 
 /**
  * The kinds of message, by name. The wire keeps the short values (every message carries one);

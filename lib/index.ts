@@ -22,6 +22,7 @@ export type {
   ParsedFrame,
 } from './rooms.options.js';
 export type { Broker, BrokerConnection, BrokerListener } from './cluster/broker.js';
+export type { BrokerLogger } from './cluster/broker-logger.js';
 export { InMemoryBroker, type InMemoryBrokerOptions } from './cluster/in-memory-broker.js';
 export type { RoomEvents } from './registry/room-registry.js';
 export type { ServerEventHandler } from './cluster/server-events.js';

@@ -1,6 +1,6 @@
-import { Logger } from '@nestjs/common';
 import { Cluster, Redis } from 'ioredis';
 import type { Broker, BrokerConnection, BrokerListener } from '../cluster/broker.js';
+import { consoleLogger, type BrokerLogger } from '../cluster/broker-logger.js';
 import { DEFAULT_BROKER_HEARTBEAT, DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT } from '../rooms.constants.js';
 
 /** Options of {@link RedisBroker}; times in milliseconds. */
@@ -17,13 +17,13 @@ export interface RedisBrokerOptions {
   heartbeatInterval?: number;
   /** Default 10000 ms: a server silent that long is treated as gone. */
   heartbeatTimeout?: number;
+  /** Where lost connections are reported (e.g. `new Logger('RedisBroker')` in a Nest app). Default: the console. */
+  logger?: BrokerLogger;
 }
 
 type Client = Redis | Cluster;
 
 const STATUS_EVENTS = ['ready', 'close', 'end'] as const;
-
-const logger = new Logger('RedisBroker');
 
 /**
  * Carries the cluster protocol over Redis sharded pub/sub (`SPUBLISH` / `SSUBSCRIBE`, Redis 7+),
@@ -41,6 +41,8 @@ export class RedisBroker implements Broker {
   private readonly ownsPublisher: boolean;
   private readonly connections = new Set<RedisConnection>();
   private readonly options: RedisBrokerOptions;
+  /** @internal where lost connections are reported */
+  readonly logger: BrokerLogger;
 
   constructor(options: RedisBrokerOptions = {}) {
     this.options = options;
@@ -49,6 +51,7 @@ export class RedisBroker implements Broker {
     this.heartbeatTimeout = options.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT;
     this.keyPrefix = options.keyPrefix ?? 'nestjs-rooms';
     this.ownsPublisher = options.client === undefined;
+    this.logger = options.logger ?? consoleLogger('RedisBroker');
   }
 
   connect(listener: BrokerListener): BrokerConnection {
@@ -75,13 +78,13 @@ export class RedisBroker implements Broker {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
     });
-    logErrors(client, 'publisher');
+    logErrors(client, 'publisher', this.logger);
     return client;
   }
 }
 
 /** Logs a client's errors once per outage rather than on every reconnect attempt. */
-function logErrors(client: Client, role: string): void {
+function logErrors(client: Client, role: string, logger: BrokerLogger): void {
   let reported = false;
   client.on('error', (error: Error) => {
     if (reported) return;
@@ -107,7 +110,7 @@ class RedisConnection implements BrokerConnection {
       publisher instanceof Cluster
         ? publisher.duplicate(undefined, { shardedSubscribers: true })
         : publisher.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
-    logErrors(this.subscriber, 'subscriber');
+    logErrors(this.subscriber, 'subscriber', broker.logger);
     this.subscriber.on('smessageBuffer', (channel: Buffer, message: Buffer) => {
       const name = channel.toString();
       if (name.startsWith(this.prefix)) this.listener.message(name.slice(this.prefix.length), message);

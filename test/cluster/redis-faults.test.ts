@@ -268,11 +268,16 @@ describe('Redis down at start-up', () => {
 
   it('starts anyway with a clear warning, and joins the cluster once Redis is up', async () => {
     const logger = new CapturingLogger();
-    const late = await startAppWithLogger(brokerModule(redisBroker(redis)), logger);
+    const brokerWarnings: string[] = [];
+    const broker = redisBroker(redis, { logger: { warn: (message) => brokerWarnings.push(message) } });
+    const late = await startAppWithLogger(brokerModule(broker), logger);
     apps.push(late);
     // app.listen resolved; the warning comes at once or after a short start-up grace.
     const warning = await logger.until('warn', /broker is not connected/, 5000);
     assert.match(warning, /other servers are out of reach/);
+    // The broker's own words about its connections go to the logger it was given, once per client.
+    assert.ok(brokerWarnings.length > 0 && brokerWarnings.length <= 2, brokerWarnings.join('\n'));
+    for (const message of brokerWarnings) assert.match(message, /^Redis (publisher|subscriber): .*; reconnecting$/);
 
     // It serves its own clients meanwhile; this join is subscribed once Redis is there.
     const early = await TestClient.connect(late.url('/chat'));

@@ -16,6 +16,7 @@ export { OnServerEvent } from './decorators/on-server-event.decorator.js';
 export type { RoomsSelector } from './decorators/room-operation.types.js';
 export type {
   RoomsModuleOptions,
+  RecoveryOptions,
   RoomsOptionsFactory,
   RoomsAdapterOptions,
   MessageParser,

@@ -7,6 +7,10 @@ export const ON_SERVER_EVENT_METADATA = 'nestjs-rooms:on-server-event';
 
 export const DEFAULT_MAX_ROOMS_PER_SOCKET = 1000;
 export const DEFAULT_MAX_ROOM_NAME_LENGTH = 256;
+/** How long a dropped socket's session waits for its client (recovery on). */
+export const DEFAULT_MAX_DISCONNECTION = 120_000;
+/** Frame bytes one server holds for recovery. */
+export const DEFAULT_MAX_BUFFERED_BYTES = 64 * 2 ** 20;
 export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 export const DEFAULT_HEARTBEAT_INTERVAL = 25_000;
 export const DEFAULT_LOW_WATERMARK = 16 * 1024;

@@ -9,6 +9,9 @@ export const INVALID_ALLOWED_ORIGIN = (entry: unknown) =>
 export const INVALID_UPGRADE_TIMEOUT =
   'upgradeTimeout is a positive number of milliseconds (Infinity: connections may take as long as they like).';
 
+export const INVALID_RECOVERY =
+  'recovery: maxDisconnection and maxBufferedBytes are positive finite numbers (milliseconds, bytes).';
+
 export const INVALID_ROOM_NAME = (max: number) => `Room names must be non-empty strings of at most ${max} characters.`;
 export const INVALID_TARGET_ROOM = 'Target rooms must be non-empty strings.';
 export const INVALID_TIMEOUT = 'timeout() takes a non-negative number of milliseconds.';

@@ -13,6 +13,19 @@ export interface RoomsModuleOptions {
   maxRoomsPerSocket?: number;
   /** Longest room name, in characters. Default 256. */
   maxRoomNameLength?: number;
+  /**
+   * Connection recovery: a socket whose connection drops comes back, within `maxDisconnection`,
+   * with its id, rooms, data and every frame it missed. Off unless given (`{}` for the defaults).
+   */
+  recovery?: RecoveryOptions;
+}
+
+/** Options of connection recovery (`RoomsModuleOptions.recovery`). */
+export interface RecoveryOptions {
+  /** Milliseconds a dropped socket's session waits for its client. Default 120000. */
+  maxDisconnection?: number;
+  /** Frame bytes this server holds for recovery; past it the oldest go. Default 64 MiB. */
+  maxBufferedBytes?: number;
 }
 
 /** What `useClass` / `useExisting` of `RoomsModule.forRootAsync()` implement. */

@@ -11,10 +11,17 @@ import { InMemoryBroker } from './cluster/in-memory-broker.js';
 import { ServerEvents } from './cluster/server-events.js';
 import { isValidRoomName, looksLikeSocketId } from './registry/room-names.js';
 import { RoomRegistry } from './registry/room-registry.js';
-import { DEFAULT_MAX_ROOM_NAME_LENGTH, DEFAULT_MAX_ROOMS_PER_SOCKET } from './rooms.constants.js';
+import { ConnectionRecovery } from './recovery/recovery.js';
+import { HeldRooms } from './recovery/held-rooms.js';
+import {
+  DEFAULT_MAX_BUFFERED_BYTES,
+  DEFAULT_MAX_DISCONNECTION,
+  DEFAULT_MAX_ROOM_NAME_LENGTH,
+  DEFAULT_MAX_ROOMS_PER_SOCKET,
+} from './rooms.constants.js';
 import { RoomsError } from './rooms.error.js';
-import { INVALID_ROOM_NAME, JOIN_REFUSED, PRIVATE_ROOM, ROOM_LIMIT } from './rooms.messages.js';
-import type { RoomsModuleOptions } from './rooms.options.js';
+import { INVALID_RECOVERY, INVALID_ROOM_NAME, JOIN_REFUSED, PRIVATE_ROOM, ROOM_LIMIT } from './rooms.messages.js';
+import type { RecoveryOptions, RoomsModuleOptions } from './rooms.options.js';
 import { trace, TRACING } from './rooms.trace.js';
 import { DisconnectHooks } from './socket/disconnect-hooks.js';
 import { snapshotOf } from './socket/remote-socket.js';
@@ -28,6 +35,22 @@ function refusalOf(apply: () => void): Promise<never> | undefined {
   } catch (error) {
     return Promise.reject(error as Error);
   }
+}
+
+/** Sessions wait after these only: a drop, not a server's decision. */
+function dropped(reason: DisconnectReason): boolean {
+  return reason === 'transport close' || reason === 'ping timeout';
+}
+
+function positive(value: number): boolean {
+  return typeof value === 'number' && value > 0 && Number.isFinite(value);
+}
+
+/** Recovery's two limits, checked once at start-up. */
+function recoveryLimits(options: RecoveryOptions): { maxDisconnection: number; maxBufferedBytes: number } {
+  const { maxDisconnection = DEFAULT_MAX_DISCONNECTION, maxBufferedBytes = DEFAULT_MAX_BUFFERED_BYTES } = options;
+  if (!positive(maxDisconnection) || !positive(maxBufferedBytes)) throw new Error(INVALID_RECOVERY);
+  return { maxDisconnection, maxBufferedBytes };
 }
 
 /** A list of sockets in a trace line: one by its id, more by their number. */
@@ -48,6 +71,8 @@ export class RoomsServer implements LocalServer, OperatorHost, SocketHost, OnMod
   readonly serverEvents = new ServerEvents();
   readonly hooks = new DisconnectHooks();
   readonly cluster: ClusterNode;
+  /** Connection recovery, when the options turn it on. */
+  readonly recovery: ConnectionRecovery | undefined;
   private readonly maxRoomsPerSocket: number;
   private readonly maxRoomNameLength: number;
   private readonly canJoin: RoomsModuleOptions['canJoin'];
@@ -58,8 +83,16 @@ export class RoomsServer implements LocalServer, OperatorHost, SocketHost, OnMod
     this.maxRoomNameLength = options.maxRoomNameLength ?? DEFAULT_MAX_ROOM_NAME_LENGTH;
     this.canJoin = options.canJoin;
     this.cluster = new ClusterNode(options.broker ?? new InMemoryBroker(), this);
-    this.registry = new RoomRegistry(this.cluster);
-    this.delivery = new LocalDelivery(this.registry);
+    if (options.recovery === undefined) {
+      this.registry = new RoomRegistry(this.cluster);
+      this.delivery = new LocalDelivery(this.registry);
+      return;
+    }
+    const { maxDisconnection, maxBufferedBytes } = recoveryLimits(options.recovery);
+    const held = new HeldRooms(this.cluster, (room) => this.registry.hasRoom(room));
+    this.registry = new RoomRegistry(held);
+    this.recovery = new ConnectionRecovery(maxDisconnection, maxBufferedBytes, held);
+    this.delivery = new LocalDelivery(this.registry, this.recovery);
   }
 
   get broker(): Broker {
@@ -76,22 +109,43 @@ export class RoomsServer implements LocalServer, OperatorHost, SocketHost, OnMod
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.recovery?.close();
     await this.cluster.close();
   }
 
   // ---- connection lifecycle ------------------------------------------------------------------
 
-  /** A new socket joins its own id room; from here on it can be targeted. */
+  /**
+   * A new socket joins its own id room; from here on it can be targeted. With recovery on it may
+   * take over a waiting session first: its id and data, then its rooms, then its missed frames,
+   * all before any other frame can reach it.
+   */
   connected(socket: RoomSocket): void {
     socket.server = this;
+    const { recovery } = this;
+    if (recovery === undefined) return this.registry.add(socket);
+    const claim = recovery.claim(socket);
     this.registry.add(socket);
+    if (claim.session !== undefined) this.registry.join(socket, claim.session.rooms);
+    recovery.welcome(socket, claim);
   }
 
-  /** A socket closed: disconnecting hooks -> leave every room -> disconnect hooks -> `done` (the gateways' handleDisconnect). */
+  /**
+   * A socket closed: disconnecting hooks -> leave every room -> disconnect hooks -> `done` (the
+   * gateways' handleDisconnect). A dropped socket's session starts waiting as it leaves, rooms intact.
+   */
   closed(socket: RoomSocket, reason: DisconnectReason, done?: () => void): void {
     if (socket.gone) return;
     socket.gone = true;
-    this.hooks.run(socket, reason, () => this.removeSocket(socket), done);
+    const { recovery } = this;
+    const leave =
+      recovery !== undefined && dropped(reason)
+        ? () => {
+            recovery.hold(socket);
+            this.removeSocket(socket);
+          }
+        : () => this.removeSocket(socket);
+    this.hooks.run(socket, reason, leave, done);
   }
 
   /** Drops a socket the app never served: no hooks run. */

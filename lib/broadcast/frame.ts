@@ -71,3 +71,23 @@ export interface WriteLimits {
   /** Above it, the socket is a slow consumer and is shed. */
   readonly high: number;
 }
+
+const OFFSET_KEY = Buffer.from(',"offset":"');
+const OFFSET_END = Buffer.from('"}');
+
+/**
+ * Frames `{"event","data"}` JSON with `"offset"` added as its last key: the payload's closing
+ * brace is replaced, so the event is never serialised again. `offset` is digits only (no escaping).
+ */
+export function encodeWithOffset(payload: Buffer, offset: string): EncodedEvent {
+  const body = payload.length - 1;
+  const length = body + OFFSET_KEY.length + offset.length + OFFSET_END.length;
+  const start = headerLength(length);
+  const frame = Buffer.allocUnsafe(start + length);
+  writeHeader(frame, length);
+  let at = start + payload.copy(frame, start, 0, body);
+  at += OFFSET_KEY.copy(frame, at);
+  at += frame.write(offset, at, 'latin1');
+  OFFSET_END.copy(frame, at);
+  return { frame, payload: frame.subarray(start) };
+}

@@ -5,6 +5,17 @@ import type { AckHolder, AckSink } from './ack-sink.js';
 import { encodeEvent, type EncodedEvent, type WriteFlags } from './frame.js';
 import type { Target } from './target.js';
 
+/**
+ * Where recoverable frames are kept (connection recovery, when it is on): it gives each one this
+ * server's next offset, framed into the one frame every selected socket is written.
+ */
+export interface FrameRecorder {
+  /** Whether every frame must be kept even when it reaches no socket here (sessions are waiting). */
+  readonly recordsAll: boolean;
+  /** Keeps the frame under the next offset; returns it framed with that offset. */
+  record(target: Target, payload: Buffer): EncodedEvent;
+}
+
 /** What this server's delivery needs of a socket: its rooms (the registry's), its pending acks, and a connection to write to. */
 export type Recipient = RoomMember & AckHolder & WritableSocket;
 
@@ -21,11 +32,29 @@ export class LocalDelivery<S extends Recipient = Recipient> {
   /** Ack numbers start at random (one in 2^40) so that two servers' acks to one socket do not collide in practice. */
   private ackSequence = Math.floor(Math.random() * 2 ** 40);
 
-  constructor(private readonly registry: RoomRegistry<S>) {}
+  constructor(
+    private readonly registry: RoomRegistry<S>,
+    private readonly recorder?: FrameRecorder,
+  ) {}
 
   /** The hot path: one encoded event written to every selected socket of this server. */
   deliver(target: Target, encoded: EncodedEvent, flags: WriteFlags): void {
-    this.registry.forEachTarget(target.r, target.x, (socket) => writeEvent(socket, encoded, flags));
+    const recorder = this.recorder;
+    if (recorder === undefined || flags.volatile) {
+      this.registry.forEachTarget(target.r, target.x, (socket) => writeEvent(socket, encoded, flags));
+      return;
+    }
+    if (recorder.recordsAll) {
+      const held = recorder.record(target, encoded.payload);
+      this.registry.forEachTarget(target.r, target.x, (socket) => writeEvent(socket, held, flags));
+      return;
+    }
+    // Nobody waits: a frame that reaches no socket here can be missed by nobody, so it is kept
+    // (and given an offset) only once it has a recipient.
+    let held: EncodedEvent | undefined;
+    this.registry.forEachTarget(target.r, target.x, (socket) =>
+      writeEvent(socket, (held ??= recorder.record(target, encoded.payload)), flags),
+    );
   }
 
   /**
@@ -67,7 +96,10 @@ export class LocalDelivery<S extends Recipient = Recipient> {
 
   /** `{event, data}` to one socket. */
   sendTo(socket: S, event: string, data: unknown): void {
-    writeEvent(socket, encodeEvent(event, data), SEND_FLAGS);
+    const encoded = encodeEvent(event, data);
+    const recorder = this.recorder;
+    if (recorder === undefined) writeEvent(socket, encoded, SEND_FLAGS);
+    else writeEvent(socket, recorder.record({ r: [socket.id], x: [] }, encoded.payload), SEND_FLAGS);
   }
 
   /** The selected sockets, as an array that is safe to act on (user code may run per socket). */

@@ -65,6 +65,11 @@ export class RoomRegistry<M extends RoomMember> extends EventEmitter<RoomEvents>
     return this.rooms.size;
   }
 
+  /** Whether the room has a member here. */
+  hasRoom(room: string): boolean {
+    return this.rooms.has(room);
+  }
+
   getMember(id: string): M | undefined {
     return this.members.get(id);
   }

@@ -54,6 +54,15 @@ export class RoomSocket extends WebSocket implements RoomMember {
   readonly id: string = createSocketId();
   /** What the upgrade request said (address, url, headers). */
   handshake!: Handshake;
+  /**
+   * With connection recovery on: whether this connection took over a dropped socket's session
+   * (its id, rooms and data are back, its missed frames are on their way). `false` otherwise.
+   */
+  recovered = false;
+  /** @internal the token that recovers this socket's session once it drops (recovery on). */
+  recoveryToken: string | undefined;
+  /** @internal the lowest offset its client may name when it comes back: where this connection started. */
+  recoveryFloor = 0;
 
   /** @internal the registry's member -> rooms side; read it through `rooms`. */
   readonly roomSet = new Set<string>();

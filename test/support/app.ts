@@ -32,6 +32,8 @@ export interface TestApp {
   cluster(): ClusterNode;
   /** The handlers of server-side events (`serverSideEmit`) on this app. */
   serverEvents(): ServerEvents;
+  /** What connection recovery holds on this app (all 0 / false when it is off): for leak checks. */
+  recoveryState(): { waiting: number; frames: number; bytes: number; expiring: boolean; heldRooms: number };
   close(): Promise<void>;
 }
 
@@ -70,6 +72,17 @@ export function testAppOf(app: INestApplication): TestApp {
     registry: () => server.registry,
     cluster: () => server.cluster,
     serverEvents: () => server.serverEvents,
+    recoveryState: () => {
+      const recovery = server.recovery;
+      if (recovery === undefined) return { waiting: 0, frames: 0, bytes: 0, expiring: false, heldRooms: 0 };
+      return {
+        waiting: recovery.waitingCount,
+        frames: recovery.frames.size,
+        bytes: recovery.frames.bytes,
+        expiring: recovery.expiring,
+        heldRooms: recovery.heldRoomCount,
+      };
+    },
     close: () => app.close(),
   };
 }

@@ -74,6 +74,7 @@ const VALUE_EXPORTS = [
 const TYPE_EXPORTS = [
   'RemoteSocket',
   'RoomsModuleOptions',
+  'RecoveryOptions',
   'RoomsOptionsFactory',
   'RoomsAdapterOptions',
   'MessageParser',

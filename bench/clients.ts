@@ -37,6 +37,12 @@ function delivered(recording: number[] | undefined): void {
 }
 
 /** One connection: resolves once it has joined (and been answered, where the peer answers). */
+const SESSION_FRAME = Buffer.from('{"session":');
+
+function isSessionFrame(frame: Buffer): boolean {
+  return frame.subarray(0, SESSION_FRAME.length).equals(SESSION_FRAME);
+}
+
 function open(args: ConnectArgs, index: number): Promise<void> {
   const rooms = typeof args.joins === 'string' ? args.joins : args.joins[index];
   const recording = args.record ? [] : undefined;
@@ -61,7 +67,11 @@ function open(args: ConnectArgs, index: number): Promise<void> {
         ws.send(JSON.stringify({ event: 'join', data: rooms }));
         sent();
       });
-      ws.on('message', () => (joined ? delivered(recording) : done()));
+      ws.on('message', (data: RawData) => {
+        if (joined) return delivered(recording);
+        // With connection recovery on, the session frame comes before the join's answer.
+        if (!isSessionFrame(data as Buffer)) done();
+      });
       return;
     }
     ws.on('message', (data: RawData) => {

@@ -21,6 +21,15 @@ export const PEERS: readonly PeerInfo[] = [
   { name: 'socket.io', script: 'socket-io', protocol: 'socket.io', reply: true, rooms: true, redis: true },
   { name: 'nest-ws', script: 'nest-ws', protocol: 'ws', reply: true, rooms: false, redis: false },
   { name: 'nestjs-rooms', script: 'nestjs-rooms', protocol: 'ws', reply: true, rooms: true, redis: true },
+  // The same server with connection recovery on: what offsets and the held-frames log cost.
+  {
+    name: 'nestjs-rooms-recovery',
+    script: 'nestjs-rooms-recovery',
+    protocol: 'ws',
+    reply: true,
+    rooms: true,
+    redis: false,
+  },
 ];
 
 export const SUBJECT = 'nestjs-rooms';

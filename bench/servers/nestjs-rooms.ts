@@ -24,9 +24,16 @@ class BenchGateway {
 }
 
 const redisUrl = process.env.BENCH_REDIS_URL;
+/** Set by ./nestjs-rooms-recovery.ts: the same server with connection recovery on. */
+const recovery = process.env.BENCH_RECOVERY === '1' ? { recovery: {} } : {};
 
 @Module({
-  imports: [RoomsModule.forRoot(redisUrl === undefined ? {} : { broker: new RedisBroker({ url: redisUrl }) })],
+  imports: [
+    RoomsModule.forRoot({
+      ...(redisUrl === undefined ? {} : { broker: new RedisBroker({ url: redisUrl }) }),
+      ...recovery,
+    }),
+  ],
   providers: [BenchGateway],
 })
 class BenchModule {}

@@ -144,13 +144,17 @@ export class RoomsServer implements LocalServer, OperatorHost, SocketHost, OnMod
             recovery.hold(socket);
             this.removeSocket(socket);
           }
-        : () => this.removeSocket(socket);
+        : () => {
+            recovery?.forget(socket);
+            this.removeSocket(socket);
+          };
     this.hooks.run(socket, reason, leave, done);
   }
 
   /** Drops a socket the app never served: no hooks run. */
   dropUnserved(socket: RoomSocket): void {
     socket.gone = true;
+    this.recovery?.forget(socket);
     this.removeSocket(socket);
   }
 

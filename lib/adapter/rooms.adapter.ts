@@ -59,6 +59,18 @@ function onClose(this: WebSocket): void {
 }
 
 /**
+ * A connection whose client has come back on a new one (with its recovery token) is dead, though
+ * its TCP connection has not said so yet: it is dropped now, as a transport close, so that its
+ * session waits for the new connection to take it. One the server is already closing is not a drop.
+ */
+function dropStale(socket: RoomSocket): void {
+  if (socket.closeReason !== undefined) return;
+  socket.closeReason = 'transport close';
+  onClose.call(socket);
+  socket.terminate();
+}
+
+/**
  * Nest's WebSocket adapter on `ws`, with rooms: gateways share the app's HTTP server (routed by
  * path) or listen on their own port; every client is a `RoomSocket` in the app's rooms.
  */
@@ -218,6 +230,8 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
     socket.on('pong', markAlive);
     socket.on('error', ignoreSocketError);
     socket.on('close', onClose); // ws emits it once; `once` would add a wrapper per socket
+    const stale = rooms.recovery?.staleHolderFor(socket);
+    if (stale !== undefined) dropStale(stale);
     rooms.connected(socket);
   }
 

@@ -55,6 +55,8 @@ function targets(target: Target, rooms: ReadonlySet<string>): boolean {
  */
 export class ConnectionRecovery implements FrameRecorder {
   private readonly waiting = new Map<string, WaitingSession>();
+  /** Connected sockets by their token: a reconnect may come before the server noticed the drop. */
+  private readonly live = new Map<string, RoomSocket>();
   readonly frames: HeldFrames;
   private expiryTimer: NodeJS.Timeout | undefined;
 
@@ -96,6 +98,7 @@ export class ConnectionRecovery implements FrameRecorder {
     const token = socket.recoveryToken;
     if (token === undefined) return;
     socket.recoveryToken = undefined;
+    this.live.delete(token);
     const rooms: string[] = [];
     for (const room of socket.roomSet) if (room !== socket.id) rooms.push(room);
     const timer = setTimeout(() => this.end(session), this.maxDisconnection);
@@ -111,6 +114,23 @@ export class ConnectionRecovery implements FrameRecorder {
     };
     this.waiting.set(token, session);
     this.rooms.hold(rooms);
+  }
+
+  /** A socket closed for good (the server closed it): its token recovers nothing any more. */
+  forget(socket: RoomSocket): void {
+    const token = socket.recoveryToken;
+    if (token === undefined) return;
+    socket.recoveryToken = undefined;
+    this.live.delete(token);
+  }
+
+  /**
+   * The still-connected socket whose token a new connection brings: its client came back before
+   * the server saw the old connection go. The caller drops it first, so that its session waits.
+   */
+  staleHolderFor(socket: RoomSocket): RoomSocket | undefined {
+    const { token } = sessionQueryOf(socket.handshake.url);
+    return token === null || token === '' ? undefined : this.live.get(token);
   }
 
   /**
@@ -146,6 +166,7 @@ export class ConnectionRecovery implements FrameRecorder {
   welcome(socket: RoomSocket, claim: Claim): void {
     const token = randomBytes(TOKEN_BYTES).toString('base64url');
     socket.recoveryToken = token;
+    this.live.set(token, socket);
     const { session } = claim;
     socket.recoveryFloor = session === undefined ? this.frames.lastSeq : claim.offset;
     const reason = session === undefined ? claim.reason : undefined;
@@ -161,6 +182,7 @@ export class ConnectionRecovery implements FrameRecorder {
   /** The server stops: every session and frame goes, and every timer. */
   close(): void {
     for (const session of this.waiting.values()) this.end(session);
+    this.live.clear();
     clearTimeout(this.expiryTimer);
     this.expiryTimer = undefined;
     this.frames.clear();

@@ -198,6 +198,26 @@ describe('connection recovery on one server', () => {
     await recovered.close();
   });
 
+  it('takes over from a connection the server has not yet seen drop: the old one is dropped and its session recovered', async () => {
+    const first = await RecoveringClient.connect(url);
+    const id = first.session.id;
+    await first.until('welcome');
+    await first.client.request('join', { room: 'fast' });
+    app.rooms.to('fast').emit('seen', 1);
+    await first.next();
+    // The old connection stays open: its client simply reconnects on a new one.
+    const second = await first.reconnect(url);
+    assert.equal(second.session.recovered, true);
+    assert.equal(second.session.id, id);
+    assert.equal((await first.client.closed).code, 1006);
+    assert.equal(recorder.of('disconnecting', id)[0].reason, 'transport close');
+    const { frame: welcome } = await second.until('welcome');
+    assert.deepEqual(welcome.data.rooms, [id, 'fast']);
+    app.rooms.to('fast').emit('live', 2);
+    assert.deepEqual((await second.next()).data, 2);
+    await second.close();
+  });
+
   it('ends the session of a socket the server disconnects', async () => {
     const first = await RecoveringClient.connect(url);
     const id = first.session.id;

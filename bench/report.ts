@@ -302,6 +302,8 @@ export function render(results: Results): string {
       '- **nest-ws**: `@nestjs/platform-ws` and the usual loop over `server.clients` with `client.send` (no rooms).',
       '- **nestjs-rooms**: a Nest app with `RoomsModule.forRoot()`, `RoomsAdapter`, a `@JoinRoom` handler that',
       '  replies, and `rooms.to(room).emit` (the library as built from `lib/` at this commit).',
+      '- **nestjs-rooms-recovery**: the same app with `recovery: {}` (connection recovery on, default limits):',
+      '  every frame carries an offset and is held in the recovery log.',
       '',
       `1. **Fan-out**, one room of ${sizes.fanout.map(n).join(' and ')} sockets.`,
       `   *Dispatch*: wall time of one synchronous broadcast with real writes (median of ${sizes.dispatches}, each`,

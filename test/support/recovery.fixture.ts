@@ -7,7 +7,7 @@ import {
   type OnGatewayConnection,
   type OnGatewayDisconnect,
 } from '@nestjs/websockets';
-import { JoinRoom, RoomsModule, type RecoveryOptions, type RoomSocket } from '../../lib/index.js';
+import { JoinRoom, RoomsModule, type Broker, type RecoveryOptions, type RoomSocket } from '../../lib/index.js';
 import { HookRecorder, RecordingDisconnectHooks } from './hook-recorder.js';
 import { TestClient, type Frame } from './client.js';
 
@@ -43,9 +43,9 @@ export class RecoveryGateway implements OnGatewayConnection, OnGatewayDisconnect
 }
 
 /** An app with that gateway, recording hooks; `recovery` undefined leaves recovery off. */
-export function recoveryModule(recovery: RecoveryOptions | undefined): Type {
+export function recoveryModule(recovery: RecoveryOptions | undefined, broker?: Broker): Type {
   @Module({
-    imports: [RoomsModule.forRoot(recovery === undefined ? {} : { recovery })],
+    imports: [RoomsModule.forRoot({ ...(recovery === undefined ? {} : { recovery }), ...(broker ? { broker } : {}) })],
     providers: [HookRecorder, RecordingDisconnectHooks, RecoveryGateway],
   })
   class RecoveryModule {}

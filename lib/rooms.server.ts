@@ -264,8 +264,8 @@ export class RoomsServer implements LocalServer, OperatorHost, SocketHost, OnMod
 
   // ---- delivery on this server, as the sockets and the cluster reach it ----------------------
 
-  deliver(target: Target, encoded: EncodedEvent, flags: WriteFlags): void {
-    this.delivery.deliver(target, encoded, flags);
+  deliverPayload(target: Target, payload: Buffer, flags: WriteFlags): void {
+    this.delivery.deliverPayload(target, payload, flags);
   }
 
   deliverWithAck(target: Target, encoded: EncodedEvent, flags: WriteFlags, ack: number, sink: AckSink): AckDelivery {

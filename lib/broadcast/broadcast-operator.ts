@@ -4,7 +4,7 @@ import { toRoomList } from '../registry/room-names.js';
 import { trace, TRACING } from '../rooms.trace.js';
 import { RemoteSocket, snapshotOf, type SnapshotSource, type SocketSnapshot } from '../socket/remote-socket.js';
 import { AckCollector } from './ack-collector.js';
-import { encodeEvent, type EncodedEvent, type WriteFlags } from './frame.js';
+import { encodeEvent, serializeEvent, type EncodedEvent, type WriteFlags } from './frame.js';
 import type { LocalDelivery, Recipient } from './local-delivery.js';
 import type { RequestKind, Target } from './target.js';
 import type { DefaultEvents, EventArgs, EventName, EventsMap } from './typed-events.js';
@@ -112,11 +112,21 @@ export class BroadcastOperator<Events extends EventsMap = DefaultEvents> {
    * serialised and framed once; a payload JSON cannot carry throws here and nobody gets anything.
    */
   emit<E extends EventName<Events>>(event: E, ...[data]: EventArgs<Events, E>): true {
-    const encoded = encodeEvent(event, data);
+    const { delivery } = this.host;
     const target = this.target;
-    if (TRACING) this.trace('broadcast out', event, encoded);
-    this.host.delivery.deliver(target, encoded, this.flags);
-    if (!this.flags.local) this.host.cluster.broadcast(target, this.flags, encoded.payload);
+    let payload: Buffer;
+    if (delivery.holds(this.flags)) {
+      // Recovery frames it with its offset: serialised here, framed once there.
+      payload = Buffer.from(serializeEvent(event, data));
+      if (TRACING) this.trace('broadcast out', event, payload.length);
+      delivery.deliverPayload(target, payload, this.flags);
+    } else {
+      const encoded = encodeEvent(event, data);
+      payload = encoded.payload;
+      if (TRACING) this.trace('broadcast out', event, payload.length);
+      delivery.deliver(target, encoded, this.flags);
+    }
+    if (!this.flags.local) this.host.cluster.broadcast(target, this.flags, payload);
     return true;
   }
 
@@ -134,7 +144,7 @@ export class BroadcastOperator<Events extends EventsMap = DefaultEvents> {
     }
     const collector = new AckCollector(this.timeoutMs);
     const target = this.target;
-    if (TRACING) this.trace(`broadcast out with ack ${ack}`, event, encoded);
+    if (TRACING) this.trace(`broadcast out with ack ${ack}`, event, encoded.payload.length);
     collector.expect(this.host.delivery.deliverWithAck(target, encoded, this.flags, ack, collector));
     if (!this.flags.local) this.host.cluster.broadcastWithAck(target, this.flags, ack, encoded.payload, collector);
     collector.seal();
@@ -204,18 +214,10 @@ export class BroadcastOperator<Events extends EventsMap = DefaultEvents> {
     return this.host.cluster.request(kind, this.target, args, this.timeoutMs);
   }
 
-  private trace(what: string, event: string, encoded: EncodedEvent): void {
+  private trace(what: string, event: string, bytes: number): void {
     const { rooms, exceptRooms, flags } = this;
     const where = flags.local ? 'this server' : 'every server';
-    trace(
-      '%s: event %j to %j except %j on %s, %d bytes',
-      what,
-      event,
-      rooms,
-      exceptRooms,
-      where,
-      encoded.payload.length,
-    );
+    trace('%s: event %j to %j except %j on %s, %d bytes', what, event, rooms, exceptRooms, where, bytes);
   }
 
   private withFlags(changed: Partial<BroadcastFlags>): BroadcastOperator<Events> {

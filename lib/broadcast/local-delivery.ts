@@ -2,7 +2,7 @@ import type { RoomMember, RoomRegistry } from '../registry/room-registry.js';
 import { writeEvent, type WritableSocket } from '../socket/write-path.js';
 import { AckDelivery, takePendingAck } from './ack-delivery.js';
 import type { AckHolder, AckSink } from './ack-sink.js';
-import { encodeEvent, type EncodedEvent, type WriteFlags } from './frame.js';
+import { encodeEvent, encodePayload, type EncodedEvent, type WriteFlags } from './frame.js';
 import type { Target } from './target.js';
 
 /**
@@ -37,15 +37,25 @@ export class LocalDelivery<S extends Recipient = Recipient> {
     private readonly recorder?: FrameRecorder,
   ) {}
 
-  /** The hot path: one encoded event written to every selected socket of this server. */
+  /** The hot path: one encoded event written to every selected socket of this server (never held). */
   deliver(target: Target, encoded: EncodedEvent, flags: WriteFlags): void {
+    this.registry.forEachTarget(target.r, target.x, (socket) => writeEvent(socket, encoded, flags));
+  }
+
+  /** Whether a broadcast with these flags is held for recovery: then it is framed by `deliverPayload`, with its offset. */
+  holds(flags: WriteFlags): boolean {
+    return this.recorder !== undefined && !flags.volatile;
+  }
+
+  /**
+   * A serialised event (this server's broadcast, or another server's payload), framed once here:
+   * with recovery on, under this server's next offset, and held.
+   */
+  deliverPayload(target: Target, payload: Buffer, flags: WriteFlags): void {
     const recorder = this.recorder;
-    if (recorder === undefined || flags.volatile) {
-      this.registry.forEachTarget(target.r, target.x, (socket) => writeEvent(socket, encoded, flags));
-      return;
-    }
+    if (recorder === undefined || flags.volatile) return this.deliver(target, encodePayload(payload), flags);
     if (recorder.recordsAll) {
-      const held = recorder.record(target, encoded.payload);
+      const held = recorder.record(target, payload);
       this.registry.forEachTarget(target.r, target.x, (socket) => writeEvent(socket, held, flags));
       return;
     }
@@ -53,7 +63,7 @@ export class LocalDelivery<S extends Recipient = Recipient> {
     // (and given an offset) only once it has a recipient.
     let held: EncodedEvent | undefined;
     this.registry.forEachTarget(target.r, target.x, (socket) =>
-      writeEvent(socket, (held ??= recorder.record(target, encoded.payload)), flags),
+      writeEvent(socket, (held ??= recorder.record(target, payload)), flags),
     );
   }
 

@@ -26,7 +26,8 @@ import { RemoteAck } from './remote-ack.js';
 
 /** What the cluster asks of this server when another one speaks. */
 export interface LocalServer {
-  deliver(target: Target, encoded: EncodedEvent, flags: WriteFlags): void;
+  /** Frames another server's serialised event once and writes it to the target's sockets here. */
+  deliverPayload(target: Target, payload: Buffer, flags: WriteFlags): void;
   /** Delivers an event carrying `ack`; each socket's answer goes to `sink` until the delivery is released. */
   deliverWithAck(target: Target, encoded: EncodedEvent, flags: WriteFlags, ack: number, sink: AckSink): AckDelivery;
   /** Runs a cluster-wide operation on this server's sockets; `NO_ANSWER` when there is nothing to answer with. */
@@ -243,7 +244,7 @@ export class ClusterNode
     this.heard(sender);
     switch (message.t) {
       case MessageType.Broadcast:
-        if (payload !== undefined) this.local.deliver(message, encodePayload(payload), flagsOf(message));
+        if (payload !== undefined) this.local.deliverPayload(message, payload, flagsOf(message));
         return;
       case MessageType.AckBroadcast:
         if (payload !== undefined) this.deliverWithAck(message, payload);

@@ -29,6 +29,13 @@ export const REQUEST_TIMEOUT = (ms: number, missing: number) =>
 export const REQUEST_FAILED = (message: string) => `Another server could not apply the request: ${message}`;
 export const BROKER_DOWN = 'The broker is not connected: cluster requests cannot reach the other servers.';
 
+// What RoomsEmitter throws or rejects with.
+export const EMITTER_ROOM_LIST = 'Rooms to join or leave must be non-empty strings.';
+export const EMITTER_CALLBACK = 'An emitter gets no answers: serverSideEmit takes no callback.';
+export const EMITTER_CLOSED = 'The emitter is closed: nothing more can be published through it.';
+export const EMITTER_NOT_CONNECTED = (ms: number) =>
+  `The broker was not connected within ${ms} ms: the message was not published.`;
+
 // Answers to bad inbound frames (the README's bad-input table lists them).
 export const BINARY_FRAME = 'Binary frames are not supported: send UTF-8 JSON text.';
 export const NOT_JSON = 'The frame is not valid JSON.';

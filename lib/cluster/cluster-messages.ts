@@ -126,6 +126,44 @@ export interface AckForgetMessage {
   q: number;
 }
 
+/*
+ * What an emitter (a process that is no server: nestjs-rooms/emitter, or any program speaking
+ * this protocol) sends. It has no `n`: that is how servers know it is no peer, so they never count
+ * it, wait for it or answer it. Whatever may be left out is: `r`/`x` absent are empty, `v` absent
+ * is false and `c` absent is true (a server's defaults). Servers check these (emitter-input.ts),
+ * since they come from outside the cluster.
+ */
+
+/** Deliver the payload (`{"event","data"}` JSON) to the target. */
+export interface EmitterBroadcastMessage {
+  t: Types['Broadcast'];
+  r?: readonly string[];
+  x?: readonly string[];
+  v?: boolean;
+  c?: boolean;
+}
+
+/** The operations an emitter may ask for; none has an answer. */
+export type EmitterRequestKind = Extract<RequestKind, 'join' | 'leave' | 'disconnect'>;
+
+/** Apply `k` to the target's sockets: `a` is the rooms of a join or leave, the `close` flag of a disconnect. */
+export interface EmitterRequestMessage {
+  t: Types['Request'];
+  k: EmitterRequestKind;
+  a?: unknown;
+  r?: readonly string[];
+  x?: readonly string[];
+}
+
+/** `serverSideEmit` from an emitter: every server's handlers of `e` get the arguments `a`. */
+export interface EmitterServerEventMessage {
+  t: Types['ServerEvent'];
+  e: string;
+  a?: unknown[];
+}
+
+export type EmitterMessage = EmitterBroadcastMessage | EmitterRequestMessage | EmitterServerEventMessage;
+
 export type ClusterMessage =
   | HeartbeatMessage
   | ByeMessage
@@ -140,7 +178,7 @@ export type ClusterMessage =
 
 const NEWLINE = 0x0a;
 
-export function encodeMessage(message: ClusterMessage, payload?: Buffer): Buffer {
+export function encodeMessage(message: ClusterMessage | EmitterMessage, payload?: Buffer): Buffer {
   const header = JSON.stringify(message);
   if (payload === undefined) return Buffer.from(header);
   const headerLength = Buffer.byteLength(header);
@@ -151,12 +189,25 @@ export function encodeMessage(message: ClusterMessage, payload?: Buffer): Buffer
   return buffer;
 }
 
-/** JSON never writes a raw newline, so the first one ends the header. */
-export function decodeMessage(buffer: Buffer): { message: ClusterMessage; payload: Buffer | undefined } {
+/**
+ * JSON never writes a raw newline, so the first one ends the header. Throws for a header that is
+ * not an object with a string `t` (and a string `n`, if any): anyone may publish on a channel.
+ */
+export function decodeMessage(buffer: Buffer): {
+  message: ClusterMessage | EmitterMessage;
+  payload: Buffer | undefined;
+} {
   const end = buffer.indexOf(NEWLINE);
-  const header = end === -1 ? buffer : buffer.subarray(0, end);
+  const header: unknown = JSON.parse((end === -1 ? buffer : buffer.subarray(0, end)).toString());
+  if (!isHeader(header)) throw new Error('not a message of this protocol');
   return {
-    message: JSON.parse(header.toString()) as ClusterMessage,
+    message: header as ClusterMessage | EmitterMessage,
     payload: end === -1 ? undefined : buffer.subarray(end + 1),
   };
+}
+
+function isHeader(header: unknown): header is { t: string; n?: string } {
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) return false;
+  const { t, n } = header as { t?: unknown; n?: unknown };
+  return typeof t === 'string' && (n === undefined || typeof n === 'string');
 }

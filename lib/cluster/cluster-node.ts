@@ -4,12 +4,12 @@ import type { AckCollector } from '../broadcast/ack-collector.js';
 import type { AckSink } from '../broadcast/ack-sink.js';
 import type { AckDelivery } from '../broadcast/ack-delivery.js';
 import { encodePayload, type EncodedEvent, type WriteFlags } from '../broadcast/frame.js';
-import { looksLikeSocketId } from '../registry/room-names.js';
 import { RoomsError } from '../rooms.error.js';
 import { trace, TRACING } from '../rooms.trace.js';
 import { BROKER_DOWN } from '../rooms.messages.js';
 import { createSocketId } from '../socket/socket-id.js';
 import type { Broker, BrokerConnection, BrokerListener } from './broker.js';
+import { ALL_CHANNEL, broadcastChannel, nodeChannel, roomChannel, routable } from './channels.js';
 import type { Target } from '../broadcast/target.js';
 import {
   decodeMessage,
@@ -18,10 +18,12 @@ import {
   messageTypeName,
   type AckBroadcastMessage,
   type ClusterMessage,
+  type EmitterMessage,
   type RequestKind,
   type RequestMessage,
 } from './cluster-messages.js';
 import { ClusterRequest } from './cluster-request.js';
+import { readEmitterMessage } from './emitter-input.js';
 import { RemoteAck } from './remote-ack.js';
 
 /** What the cluster asks of this server when another one speaks. */
@@ -43,13 +45,8 @@ export const NO_ANSWER = Symbol('no answer');
 /** What a join or leave returns when there is nothing to wait for: one shared, already resolved promise. */
 export const NOTHING_TO_WAIT_FOR: Promise<void> = Promise.resolve();
 
-const ALL = 'all';
+const ALL = ALL_CHANNEL;
 const STARTUP_GRACE = 1000;
-const nodeChannel = (node: string) => `node:${node}`;
-const roomChannel = (room: string) => `room:${room}`;
-
-/** Rooms named like socket ids go to every server: subscribing one channel per socket would cost more than it saves. */
-const routable = (room: string) => !looksLikeSocketId(room);
 
 /**
  * This server's side of the cluster protocol, over any `Broker`: it announces itself with
@@ -176,9 +173,11 @@ export class ClusterNode
 
   broadcast(target: Target, flags: WriteFlags, payload: Buffer): void {
     if (!this.canReachPeers()) return;
-    const channel = target.r.length === 1 && routable(target.r[0]) ? roomChannel(target.r[0]) : ALL;
     const { volatile: v, compress: c } = flags;
-    this.publish(channel, encodeMessage({ t: MessageType.Broadcast, n: this.id, v, c, ...target }, payload));
+    this.publish(
+      broadcastChannel(target),
+      encodeMessage({ t: MessageType.Broadcast, n: this.id, v, c, ...target }, payload),
+    );
   }
 
   /** Sends an ack-carrying event to every other server; `collector` learns their counts and answers. */
@@ -236,6 +235,7 @@ export class ClusterNode
       return this.logger.warn('ignored a message that is not of this protocol');
     }
     const { message, payload } = decoded;
+    if (!('n' in message)) return this.fromEmitter(channel, message, payload, buffer.length);
     const sender = message.n;
     if (sender === this.id) return;
     if (TRACING)
@@ -276,6 +276,26 @@ export class ClusterNode
       case MessageType.AckForget:
         this.ackRequests.get(message.q)?.forget(sender);
         return;
+    }
+  }
+
+  /** An emitter is no peer: nothing it sends makes it one, and nothing is sent back. */
+  private fromEmitter(channel: string, message: EmitterMessage, payload: Buffer | undefined, bytes: number): void {
+    if (TRACING) trace('cluster in: %s from an emitter on %s, %d bytes', messageTypeName(message.t), channel, bytes);
+    const command = readEmitterMessage(message, payload);
+    if (typeof command === 'string') return this.logger.warn(`ignored a message from an emitter: ${command}`);
+    switch (command.type) {
+      case 'broadcast':
+        return this.local.deliver(command.target, encodePayload(command.payload), command.flags);
+      case 'request':
+        try {
+          this.local.answer(command.kind, command.target, command.args);
+        } catch (error) {
+          this.logger.warn(`an emitter's ${command.kind}: ${error instanceof Error ? error.message : String(error)}`);
+        }
+        return;
+      case 'server-event':
+        return this.local.serverEvent(command.event, command.args);
     }
   }
 

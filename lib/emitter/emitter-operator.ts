@@ -3,7 +3,8 @@ import type { Target } from '../broadcast/target.js';
 import { ALL_CHANNEL, broadcastChannel } from '../cluster/channels.js';
 import { MessageType, type EmitterMessage, type EmitterRequestKind } from '../cluster/cluster-messages.js';
 import { toRoomList } from '../registry/room-names.js';
-import { EMITTER_ROOM_LIST, INVALID_EVENT_NAME, INVALID_TARGET_ROOM, UNSERIALISABLE } from '../rooms.messages.js';
+import { EMITTER_ROOM_LIST, INVALID_TARGET_ROOM } from '../rooms.messages.js';
+import { emitterMessage, serializeEvent } from './emitter-encoding.js';
 import type { EmitterLink } from './emitter-link.js';
 
 const isRoomList = (rooms: unknown): rooms is readonly string[] =>
@@ -13,22 +14,6 @@ function roomsOf(rooms: string | readonly string[], problem: string): readonly s
   const list = toRoomList(rooms);
   if (!isRoomList(list)) throw new TypeError(problem);
   return list;
-}
-
-/** `{"event","data"}` as every socket gets it; throws a `TypeError` for what JSON cannot carry. */
-export function serializeEvent(event: unknown, data: unknown): string {
-  if (typeof event !== 'string' || event.length === 0) throw new TypeError(INVALID_EVENT_NAME);
-  try {
-    return JSON.stringify({ event, data });
-  } catch (cause) {
-    throw new TypeError(UNSERIALISABLE(event, cause), { cause });
-  }
-}
-
-/** A message as the servers read it: the JSON header, and the payload behind a newline. */
-export function emitterMessage(header: EmitterMessage, payload?: string): Buffer {
-  const json = JSON.stringify(header);
-  return Buffer.from(payload === undefined ? json : `${json}\n${payload}`);
 }
 
 /**

@@ -4,7 +4,8 @@ import { ALL_CHANNEL } from '../cluster/channels.js';
 import { MessageType } from '../cluster/cluster-messages.js';
 import { EMITTER_CALLBACK, INVALID_EVENT_NAME, UNSERIALISABLE } from '../rooms.messages.js';
 import { EmitterLink } from './emitter-link.js';
-import { EmitterOperator, emitterMessage } from './emitter-operator.js';
+import { emitterMessage } from './emitter-encoding.js';
+import { EmitterOperator } from './emitter-operator.js';
 
 /** Options of {@link RoomsEmitter}. */
 export interface RoomsEmitterOptions {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -119,9 +119,21 @@ import {
   type ${TYPE_EXPORTS.join(',\n  type ')},
 } from 'nestjs-rooms';
 import { RedisBroker, type RedisBrokerOptions } from 'nestjs-rooms/redis';
+import { RoomsEmitter, type RoomsEmitterOptions, type EmitterOperator } from 'nestjs-rooms/emitter';
 
-export const values = [${VALUE_EXPORTS.join(', ')}, RedisBroker] as const;
-export type Types = [${TYPE_EXPORTS.map((name) => GENERIC_ARGS[name] ?? name).join(', ')}, RedisBrokerOptions];
+export const values = [${VALUE_EXPORTS.join(', ')}, RedisBroker, RoomsEmitter] as const;
+export type Types = [${TYPE_EXPORTS.map((name) => GENERIC_ARGS[name] ?? name).join(', ')}, RedisBrokerOptions, RoomsEmitterOptions];
+
+export async function worker(emitter: RoomsEmitter<{ done: { id: number } }>): Promise<EmitterOperator<{ done: { id: number } }>> {
+  const operator = emitter.to('room').except('other');
+  await operator.emit('done', { id: 1 });
+  // @ts-expect-error the payload is typed
+  void operator.emit('done', 'not an object');
+  // @ts-expect-error EmitterOperator is a type only: emitters start operators
+  void new EmitterOperator();
+  await emitter.serverSideEmit('cleared', 1);
+  return operator;
+}
 
 export async function handler(socket: RoomSocket, rooms: RoomService): Promise<RemoteSocket[]> {
   await socket.join('room');
@@ -208,10 +220,27 @@ describe('the published types', () => {
     assert.match(await dts('index.d.ts'), /export type \{ RemoteSocket \}/);
   });
 
+  it('the emitter and the Redis broker name no Nest, rxjs or reflect-metadata, in any type they reach', async () => {
+    const seen = new Set<string>();
+    const queue = ['emitter/index.d.ts', 'redis/index.d.ts'];
+    for (let file = queue.pop(); file !== undefined; file = queue.pop()) {
+      if (seen.has(file)) continue;
+      seen.add(file);
+      const source = await dts(file);
+      for (const [, specifier] of source.matchAll(/(?:from |import\()['"]([^'"]+)['"]/g)) {
+        if (specifier!.startsWith('.'))
+          queue.push(posix.join(posix.dirname(file), specifier!.replace(/\.js$/, '.d.ts')));
+        else assert.doesNotMatch(specifier!, /^(@nestjs\/|rxjs|reflect-metadata)/, `${file} imports ${specifier}`);
+      }
+    }
+    assert.ok(seen.has('emitter/rooms-emitter.d.ts') && seen.has('cluster/broker.d.ts'));
+  });
+
   it('the operators and the service do not show how they are built', async () => {
     for (const [file, className] of [
       ['rooms.service.d.ts', 'RoomService'],
       ['broadcast/broadcast-operator.d.ts', 'BroadcastOperator'],
+      ['emitter/emitter-operator.d.ts', 'EmitterOperator'],
     ] as const) {
       const source = await dts(file);
       assert.ok(!publicMembers(source, className).includes('constructor'), `${className} has no public constructor`);
@@ -220,7 +249,9 @@ describe('the published types', () => {
   });
 
   it('a user file importing every export type-checks against the packed types, library checks on', () => {
-    assert.ok(declarations.includes('dist/index.d.ts') && declarations.includes('dist/redis/index.d.ts'));
+    for (const entry of ['dist/index.d.ts', 'dist/redis/index.d.ts', 'dist/emitter/index.d.ts']) {
+      assert.ok(declarations.includes(entry), `${entry} is packed`);
+    }
     const options: ts.CompilerOptions = {
       strict: true,
       noEmit: true,

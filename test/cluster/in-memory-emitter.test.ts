@@ -64,6 +64,21 @@ describe('an emitter refuses what it cannot send, at once', () => {
     assert.deepEqual((await client.request('rooms')).data, [client.id]);
   });
 
+  it('reaches a room of a server that was alone on its broker until the emitter came', async () => {
+    const alone = new InMemoryBroker();
+    @Module({ imports: [RoomsModule.forRoot({ broker: alone })], providers: [ChatGateway] })
+    class AloneModule {}
+    const [app] = await startCluster(1, () => AloneModule);
+    const member = await TestClient.connect(app!.url('/chat'));
+    await member.request('join', { room: 'jobs' });
+    const late = new RoomsEmitter({ broker: alone });
+    await late.to('jobs').emit('done', 1);
+    assert.deepEqual(await member.next(), { event: 'done', data: 1 });
+    await late.close();
+    await member.close();
+    await app!.close();
+  });
+
   it('a closed emitter throws, after what it had taken was published', async () => {
     const last = new RoomsEmitter({ broker });
     const sent = last.to(client.id).emit('before close');

@@ -9,7 +9,7 @@ import { trace, TRACING } from '../rooms.trace.js';
 import { BROKER_DOWN } from '../rooms.messages.js';
 import { createSocketId } from '../socket/socket-id.js';
 import type { Broker, BrokerConnection, BrokerListener } from './broker.js';
-import { ALL_CHANNEL, broadcastChannel, nodeChannel, roomChannel, routable } from './channels.js';
+import { ALL_CHANNEL as ALL, broadcastChannel, nodeChannel, roomChannel, routable } from './channels.js';
 import type { Target } from '../broadcast/target.js';
 import {
   decodeMessage,
@@ -45,7 +45,6 @@ export const NO_ANSWER = Symbol('no answer');
 /** What a join or leave returns when there is nothing to wait for: one shared, already resolved promise. */
 export const NOTHING_TO_WAIT_FOR: Promise<void> = Promise.resolve();
 
-const ALL = ALL_CHANNEL;
 const STARTUP_GRACE = 1000;
 
 /**
@@ -173,11 +172,9 @@ export class ClusterNode
 
   broadcast(target: Target, flags: WriteFlags, payload: Buffer): void {
     if (!this.canReachPeers()) return;
+    const channel = broadcastChannel(target);
     const { volatile: v, compress: c } = flags;
-    this.publish(
-      broadcastChannel(target),
-      encodeMessage({ t: MessageType.Broadcast, n: this.id, v, c, ...target }, payload),
-    );
+    this.publish(channel, encodeMessage({ t: MessageType.Broadcast, n: this.id, v, c, ...target }, payload));
   }
 
   /** Sends an ack-carrying event to every other server; `collector` learns their counts and answers. */

@@ -69,4 +69,18 @@ describe('cluster messages', () => {
     const view = whole.subarray(4, whole.length - 4);
     assert.equal(roundTrip(heartbeat, view).payload!.toString(), '{"event":"e"}');
   });
+
+  it('anyone may publish on a channel: a header that is no object with a string "t" (and "n") throws', () => {
+    for (const header of ['null', '7', '"b"', '[{"t":"b"}]', '{}', '{"t":1}', '{"t":"b","n":5}', 'not json']) {
+      assert.throws(() => decodeMessage(Buffer.from(`${header}\n{"event":"e"}`)), header);
+    }
+  });
+
+  it("an emitter's message has no n, and decodes as it was written", () => {
+    const header = '{"t":"b","r":["project:42"]}';
+    const { message, payload } = decodeMessage(Buffer.from(`${header}\n{"event":"e","data":1}`));
+    assert.deepEqual(message, { t: 'b', r: ['project:42'] });
+    assert.ok(!('n' in message));
+    assert.equal(payload!.toString(), '{"event":"e","data":1}');
+  });
 });

@@ -283,7 +283,7 @@ export class ClusterNode
     if (typeof command === 'string') return this.logger.warn(`ignored a message from an emitter: ${command}`);
     switch (command.type) {
       case 'broadcast':
-        return this.local.deliver(command.target, encodePayload(command.payload), command.flags);
+        return this.local.deliverPayload(command.target, command.payload, command.flags);
       case 'request':
         try {
           this.local.answer(command.kind, command.target, command.args);

@@ -1,6 +1,7 @@
 /**
- * One server of a cluster as its own process, run by redis-processes.test.ts (so that it can be
- * killed with SIGKILL): the chat gateway on a `RedisBroker` to `REDIS_URL`, and HTTP routes to ask
+ * One server of a cluster as its own process, run by the broker conformance suite (so that it can
+ * be killed with SIGKILL): the chat gateway on the broker `BROKER` (`redis`, `nats`) at `BROKER_URL`,
+ * and HTTP routes to ask
  * the cluster from this server. It prints one JSON line per fact on stdout: `{"port","node"}` once
  * listening, then `{"peerUp": id}` / `{"peerDown": id}` as it sees other servers come and go.
  * It exits when its stdin closes, so that it never outlives the test that started it.
@@ -9,12 +10,25 @@ import 'reflect-metadata';
 import { Body, Controller, Get, HttpException, Module, Post, Query } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { RoomsAdapter, RoomService, RoomsModule } from '../../lib/index.js';
-import { RedisBroker } from '../../lib/redis/index.js';
+import type { Broker } from '../../lib/index.js';
 import { clusterOf } from './app.js';
 import { ChatGateway } from './chat.fixture.js';
 
-const url = process.env.REDIS_URL;
-if (url === undefined) throw new Error('REDIS_URL is not set');
+const url = process.env.BROKER_URL;
+if (url === undefined) throw new Error('BROKER_URL is not set');
+const timings = { heartbeatInterval: 200, heartbeatTimeout: 1000, requestTimeout: 8000 };
+
+/** Imported only for the broker asked for, so that each needs only its own client library. */
+async function brokerFromEnv(): Promise<Broker> {
+  switch (process.env.BROKER) {
+    case 'redis': {
+      const { RedisBroker } = await import('../../lib/redis/index.js');
+      return new RedisBroker({ url, ...timings });
+    }
+    default:
+      throw new Error(`unknown BROKER ${process.env.BROKER}`);
+  }
+}
 
 const say = (fact: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(fact)}\n`);
 
@@ -52,7 +66,7 @@ class ClusterController {
 @Module({
   imports: [
     RoomsModule.forRoot({
-      broker: new RedisBroker({ url, heartbeatInterval: 200, heartbeatTimeout: 1000, requestTimeout: 8000 }),
+      broker: await brokerFromEnv(),
     }),
   ],
   controllers: [ClusterController],

@@ -1,0 +1,4 @@
+import { brokerConformance } from '../support/broker-conformance.js';
+import { redisClusterHarness } from '../support/redis-harness.js';
+
+brokerConformance(redisClusterHarness);

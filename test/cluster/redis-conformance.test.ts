@@ -1,0 +1,4 @@
+import { brokerConformance } from '../support/broker-conformance.js';
+import { redisHarness } from '../support/redis-harness.js';
+
+brokerConformance(redisHarness);

@@ -1,0 +1,84 @@
+/**
+ * How the Redis broker routes (its faults are in the broker conformance suite): room channels
+ * subscribed by exactly the servers with members, payloads passed on untouched.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { TestApp } from '../support/app.js';
+import { closeAll, TestClient } from '../support/client.js';
+import { closeCluster, nodeIdOf, startCluster } from '../support/cluster.js';
+import { brokerModule, FrameLog, redisBroker, shardSubscribers } from '../support/fault-helpers.js';
+import { RedisProcess } from '../support/redis-server.js';
+import { eventually, untilMeshed } from '../support/timing.js';
+
+async function connectAll(apps: TestApp[]): Promise<TestClient[]> {
+  return Promise.all(apps.map((app) => TestClient.connect(app.url('/chat'))));
+}
+
+async function joinAll(clients: TestClient[], room: string): Promise<void> {
+  for (const client of clients)
+    assert.deepEqual(await client.request('join', { room }), { event: 'joined', data: room });
+}
+
+describe('routing through Redis', () => {
+  const channel = 'nestjs-rooms:room:routed';
+  let redis: RedisProcess;
+  let apps: TestApp[];
+  let clients: TestClient[];
+
+  before(async () => {
+    redis = await RedisProcess.start();
+    apps = await startCluster(3, () => brokerModule(redisBroker(redis)));
+    await untilMeshed(apps);
+    // a and a2 on server A, b on B, c on C.
+    clients = await connectAll([apps[0], apps[0], apps[1], apps[2]]);
+  });
+  after(async () => {
+    await closeAll(clients);
+    await closeCluster(apps);
+    await redis.dispose();
+  });
+
+  it('subscribes a room channel on exactly the servers with members, by the time the join is answered', async () => {
+    const [a, a2, b, c] = clients;
+    const subscribers = () => shardSubscribers(redis, channel);
+    assert.equal(await subscribers(), 0);
+    await joinAll([a], 'routed');
+    assert.equal(await subscribers(), 1);
+    // One subscription per server, not per socket.
+    await joinAll([a2], 'routed');
+    assert.equal(await subscribers(), 1);
+    await joinAll([b], 'routed');
+    assert.equal(await subscribers(), 2);
+
+    // C has no member: it publishes without subscribing, and the members on A and B get it.
+    apps[2].rooms.to('routed').emit('hello', 'from C');
+    for (const client of [a, a2, b]) assert.deepEqual(await client.next(), { event: 'hello', data: 'from C' });
+    apps[0].rooms.to(c.id).emit('marker');
+    assert.deepEqual(await c.next(), { event: 'marker' });
+
+    // The room empties on A: A unsubscribes (a leave does not wait for Redis to confirm it).
+    assert.deepEqual(await a.request('leave', { room: 'routed' }), { event: 'left', data: 'routed' });
+    assert.equal(await subscribers(), 2, 'a2 is still in the room on A');
+    assert.deepEqual(await a2.request('leave', { room: 'routed' }), { event: 'left', data: 'routed' });
+    assert.equal(await eventually(subscribers, 1), 1);
+    apps[0].rooms.to('routed').emit('still there', 'from A');
+    assert.deepEqual(await b.next(), { event: 'still there', data: 'from A' });
+    apps[0].rooms.to([a.id, a2.id]).emit('marker');
+    assert.deepEqual(await a.next(), { event: 'marker' });
+    assert.deepEqual(await a2.next(), { event: 'marker' });
+  });
+
+  it('passes a payload on byte for byte: receivers frame it without parsing or serialising it again', async () => {
+    const [, , b] = clients;
+    const log = new FrameLog(b.ws);
+    // Not what JSON.stringify would write (escapes, spacing, key order): only a verbatim copy keeps it.
+    const payload = '{"data" : "caf\\u00e9 \\ud83d\\ude00",  "event":"verbatim"}';
+    // Sent as server C would send it (C's own id, so no server takes it for a stranger).
+    const header = JSON.stringify({ t: 'b', n: nodeIdOf(apps[2]), v: false, c: false, r: ['routed'], x: [] });
+    assert.equal(await redis.cli('spublish', channel, `${header}\n${payload}`), '1');
+    await log.until((frame) => frame.event === 'verbatim');
+    assert.equal(log.raw.at(-1), payload);
+    assert.deepEqual(await b.next(), { event: 'verbatim', data: 'café 😀' });
+  });
+});

@@ -28,6 +28,9 @@ export const REQUEST_TIMEOUT = (ms: number, missing: number) =>
   `Timed out after ${ms} ms waiting for ${missing} other server(s) to answer.`;
 export const REQUEST_FAILED = (message: string) => `Another server could not apply the request: ${message}`;
 export const BROKER_DOWN = 'The broker is not connected: cluster requests cannot reach the other servers.';
+export const NATS_DOWN = 'NATS is not connected: the message was not published.';
+export const INVALID_SUBJECT_PREFIX = (prefix: string) =>
+  `NatsBroker subjectPrefix ${JSON.stringify(prefix)} is not a subject prefix: write dot-separated, non-empty tokens of at most 128 characters in all, without whitespace, "*", ">" or a leading "$".`;
 
 // What RoomsEmitter throws or rejects with.
 export const EMITTER_ROOM_LIST = 'Rooms to join or leave must be non-empty strings.';

@@ -25,6 +25,10 @@ async function brokerFromEnv(): Promise<Broker> {
       const { RedisBroker } = await import('../../lib/redis/index.js');
       return new RedisBroker({ url, ...timings });
     }
+    case 'nats': {
+      const { NatsBroker } = await import('../../lib/nats/index.js');
+      return new NatsBroker({ servers: url, ...timings });
+    }
     default:
       throw new Error(`unknown BROKER ${process.env.BROKER}`);
   }

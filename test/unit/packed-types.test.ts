@@ -120,9 +120,10 @@ import {
 } from 'nestjs-rooms';
 import { RedisBroker, type RedisBrokerOptions } from 'nestjs-rooms/redis';
 import { RoomsEmitter, type RoomsEmitterOptions, type EmitterOperator } from 'nestjs-rooms/emitter';
+import { NatsBroker, type NatsBrokerOptions } from 'nestjs-rooms/nats';
 
-export const values = [${VALUE_EXPORTS.join(', ')}, RedisBroker, RoomsEmitter] as const;
-export type Types = [${TYPE_EXPORTS.map((name) => GENERIC_ARGS[name] ?? name).join(', ')}, RedisBrokerOptions, RoomsEmitterOptions];
+export const values = [${VALUE_EXPORTS.join(', ')}, RedisBroker, RoomsEmitter, NatsBroker] as const;
+export type Types = [${TYPE_EXPORTS.map((name) => GENERIC_ARGS[name] ?? name).join(', ')}, RedisBrokerOptions, RoomsEmitterOptions, NatsBrokerOptions];
 
 export async function worker(emitter: RoomsEmitter<{ done: { id: number } }>): Promise<EmitterOperator<{ done: { id: number } }>> {
   const operator = emitter.to('room').except('other');
@@ -187,7 +188,7 @@ describe('the published types', () => {
     pkg = join(app, 'node_modules', 'nestjs-rooms');
     await rename(join(app, 'node_modules', 'package'), pkg);
     declarations = packed!.files.map((file) => file.path).filter((path) => path.endsWith('.d.ts'));
-    // The package's own imports (@nestjs/*, ws, ioredis, rxjs) resolve to this project's.
+    // The package's own imports (@nestjs/*, ws, ioredis, @nats-io/transport-node, rxjs) resolve to this project's.
     await symlink(join(ROOT, 'node_modules'), join(work, 'node_modules'), 'dir');
     await writeFile(join(app, 'consumer.ts'), CONSUMER);
   });
@@ -249,7 +250,7 @@ describe('the published types', () => {
   });
 
   it('a user file importing every export type-checks against the packed types, library checks on', () => {
-    for (const entry of ['dist/index.d.ts', 'dist/redis/index.d.ts', 'dist/emitter/index.d.ts']) {
+    for (const entry of ['dist/index.d.ts', 'dist/redis/index.d.ts', 'dist/emitter/index.d.ts', 'dist/nats/index.d.ts']) {
       assert.ok(declarations.includes(entry), `${entry} is packed`);
     }
     const options: ts.CompilerOptions = {

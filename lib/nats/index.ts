@@ -1,0 +1,2 @@
+export { NatsBroker, type NatsBrokerOptions } from './nats-broker.js';
+export type { BrokerLogger } from '../cluster/broker-logger.js';

@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { freePort } from './app.js';
+
+/**
+ * A private `nats-server` on a free port of 127.0.0.1, owned by one test: it can be killed and
+ * started again on the same port. Never the shared one on 4222 (`-p 0` would mean 4222, so the
+ * port is picked here).
+ */
+export class NatsProcess {
+  private child: ChildProcess | undefined;
+
+  private constructor(
+    readonly port: number,
+    private readonly extraArgs: string[],
+  ) {}
+
+  static async start(extraArgs: string[] = [], port?: number): Promise<NatsProcess> {
+    const nats = new NatsProcess(port ?? (await freePort()), extraArgs);
+    await nats.start();
+    return nats;
+  }
+
+  /** A server with a port of its own and nothing listening on it until `start()`. */
+  static async reserve(): Promise<NatsProcess> {
+    return new NatsProcess(await freePort(), []);
+  }
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(this.port), ...this.extraArgs], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    // nats-server logs to stderr.
+    await new Promise<void>((resolve, reject) => {
+      let output = '';
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('Server is ready')) {
+          child.stderr!.off('data', onData);
+          resolve();
+        }
+      };
+      child.stderr!.on('data', onData);
+      child.once('exit', (code) => reject(new Error(`nats-server exited with ${code}: ${output}`)));
+    });
+    child.stdout!.resume();
+    child.stderr!.resume();
+  }
+
+  /** Kills the server (SIGKILL: as abrupt as a crash) and waits for it to be gone. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (child === undefined || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  dispose(): Promise<void> {
+    return this.stop();
+  }
+}
+
+/** Three nats-servers routed to each other as one NATS cluster. */
+export class NatsClusterProcess {
+  private constructor(readonly nodes: NatsProcess[]) {}
+
+  static async start(): Promise<NatsClusterProcess> {
+    const routePorts = [await freePort(), await freePort(), await freePort()];
+    const routes = routePorts.map((port) => `nats://127.0.0.1:${port}`);
+    const nodes = await Promise.all(
+      routePorts.map((port, index) =>
+        NatsProcess.start([
+          '--cluster_name',
+          'nestjs-rooms-test',
+          '--cluster',
+          routes[index],
+          '--routes',
+          routes.filter((_, other) => other !== index).join(','),
+        ]),
+      ),
+    );
+    return new NatsClusterProcess(nodes);
+  }
+
+  get urls(): string[] {
+    return this.nodes.map((node) => node.url);
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all(this.nodes.map((node) => node.dispose()));
+  }
+}

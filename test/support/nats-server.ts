@@ -8,6 +8,7 @@ import { freePort } from './app.js';
  */
 export class NatsProcess {
   private child: ChildProcess | undefined;
+  private monitorPort: number | undefined;
 
   private constructor(
     readonly port: number,
@@ -63,6 +64,27 @@ export class NatsProcess {
 
   dispose(): Promise<void> {
     return this.stop();
+  }
+
+  /** A server with its HTTP monitoring port on too, for {@link NatsProcess.subscriptions}. */
+  static async monitored(): Promise<NatsProcess> {
+    const monitor = await freePort();
+    const nats = await NatsProcess.start(['-m', String(monitor)]);
+    nats.monitorPort = monitor;
+    return nats;
+  }
+
+  /** The subjects each client connection subscribes to, from the server's own `/connz`. */
+  async subscriptions(): Promise<string[][]> {
+    if (this.monitorPort === undefined) throw new Error('started without monitoring');
+    const response = await fetch(`http://127.0.0.1:${this.monitorPort}/connz?subs=1`);
+    const body = (await response.json()) as { connections: Array<{ subscriptions_list?: string[] }> };
+    return body.connections.map((connection) => connection.subscriptions_list ?? []);
+  }
+
+  /** How many connections subscribe to `subject`. */
+  async subscribers(subject: string): Promise<number> {
+    return (await this.subscriptions()).filter((subjects) => subjects.includes(subject)).length;
   }
 }
 

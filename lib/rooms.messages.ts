@@ -29,6 +29,8 @@ export const REQUEST_TIMEOUT = (ms: number, missing: number) =>
 export const REQUEST_FAILED = (message: string) => `Another server could not apply the request: ${message}`;
 export const BROKER_DOWN = 'The broker is not connected: cluster requests cannot reach the other servers.';
 export const NATS_DOWN = 'NATS is not connected: the message was not published.';
+export const NATS_TOO_LARGE = (size: number, max: number) =>
+  `NATS: a cluster message of ${size} bytes is over the server's max_payload of ${max} bytes; it was not published (raise max_payload in the NATS server's configuration).`;
 export const INVALID_SUBJECT_PREFIX = (prefix: string) =>
   `NatsBroker subjectPrefix ${JSON.stringify(prefix)} is not a subject prefix: write dot-separated, non-empty tokens of at most 128 characters in all, without whitespace, "*", ">" or a leading "$".`;
 

@@ -9,7 +9,7 @@ import {
 import type { Broker, BrokerConnection, BrokerListener } from '../cluster/broker.js';
 import { consoleLogger, type BrokerLogger } from '../cluster/broker-logger.js';
 import { DEFAULT_BROKER_HEARTBEAT, DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT } from '../rooms.constants.js';
-import { NATS_DOWN, INVALID_SUBJECT_PREFIX } from '../rooms.messages.js';
+import { INVALID_SUBJECT_PREFIX, NATS_DOWN, NATS_TOO_LARGE } from '../rooms.messages.js';
 import { SubjectMap } from './subject-map.js';
 
 /** Options of {@link NatsBroker}; times in milliseconds. */
@@ -106,6 +106,13 @@ class NatsBrokerConnection implements BrokerConnection {
   publish(channel: string, message: Buffer): Promise<void> {
     // NATS drops what is published while it is away without a word: refuse it here instead.
     if (!this.isUp || this.nc === undefined) return Promise.reject(new Error(NATS_DOWN));
+    const max = this.nc.info?.max_payload;
+    if (max !== undefined && message.length > max) {
+      // The client would throw the same; this says which limit to raise.
+      const error = new Error(NATS_TOO_LARGE(message.length, max));
+      this.broker.logger.warn(error.message);
+      return Promise.reject(error);
+    }
     try {
       this.nc.publish(this.subjects.subjectOf(channel), message);
       return Promise.resolve();

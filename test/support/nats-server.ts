@@ -62,6 +62,16 @@ export class NatsProcess {
     await exited;
   }
 
+  /** SIGSTOP: the server hangs with its connections open, as a stuck host would. */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after {@link NatsProcess.pause}. */
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   dispose(): Promise<void> {
     return this.stop();
   }

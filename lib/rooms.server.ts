@@ -293,7 +293,9 @@ export class RoomsServer implements LocalServer, OperatorHost, SocketHost, OnMod
       case 'rooms':
         return [...this.roomNames()];
       case 'join':
-        return this.joinAll(sockets(), args as string[]);
+        this.joinAll(sockets(), args as string[]);
+        // Answered once this server hears those rooms: the asker's socketsJoin promises that broadcasts reach them.
+        return this.cluster.subscribed(args as string[]);
       case 'leave':
         return this.leaveAll(sockets(), args as string[]);
       case 'disconnect':

@@ -250,7 +250,12 @@ describe('the published types', () => {
   });
 
   it('a user file importing every export type-checks against the packed types, library checks on', () => {
-    for (const entry of ['dist/index.d.ts', 'dist/redis/index.d.ts', 'dist/emitter/index.d.ts', 'dist/nats/index.d.ts']) {
+    for (const entry of [
+      'dist/index.d.ts',
+      'dist/redis/index.d.ts',
+      'dist/emitter/index.d.ts',
+      'dist/nats/index.d.ts',
+    ]) {
       assert.ok(declarations.includes(entry), `${entry} is packed`);
     }
     const options: ts.CompilerOptions = {

@@ -26,4 +26,7 @@ export type { Broker, BrokerConnection, BrokerListener } from './cluster/broker.
 export type { BrokerLogger } from './cluster/broker-logger.js';
 export { InMemoryBroker, type InMemoryBrokerOptions } from './cluster/in-memory-broker.js';
 export type { RoomEvents } from './registry/room-registry.js';
+export type { ServiceEvents } from './rooms.service.js';
+export type { PresenceEvents } from './presence/presence-replication.js';
+export type { PresenceMeta, PresenceEntries, PresenceDiff, PresenceOptions } from './presence/presence.types.js';
 export type { ServerEventHandler } from './cluster/server-events.js';

@@ -11,6 +11,10 @@ export const DEFAULT_MAX_ROOM_NAME_LENGTH = 256;
 export const DEFAULT_MAX_DISCONNECTION = 120_000;
 /** Frame bytes one server holds for recovery. */
 export const DEFAULT_MAX_BUFFERED_BYTES = 64 * 2 ** 20;
+/** Largest presence `meta`, in UTF-8 bytes of its JSON. */
+export const DEFAULT_PRESENCE_MAX_META_BYTES = 1024;
+/** Longest presence key, in characters. */
+export const PRESENCE_MAX_KEY_LENGTH = 256;
 export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 export const DEFAULT_HEARTBEAT_INTERVAL = 25_000;
 export const DEFAULT_LOW_WATERMARK = 16 * 1024;

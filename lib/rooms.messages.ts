@@ -17,6 +17,11 @@ export const INVALID_TARGET_ROOM = 'Target rooms must be non-empty strings.';
 export const INVALID_TIMEOUT = 'timeout() takes a non-negative number of milliseconds.';
 export const ROOM_LIMIT = (max: number) => `A socket can be in at most ${max} rooms (its own id room aside).`;
 export const PRIVATE_ROOM = 'Socket id rooms are private: a client cannot join or leave one.';
+export const INVALID_PRESENCE_KEY = (max: number) => `A presence key must be a string of 1 to ${max} characters.`;
+export const PRESENCE_META_TOO_LARGE = (max: number) => `Presence meta must be at most ${max} bytes of JSON.`;
+export const UNSERIALISABLE_PRESENCE_META = (cause: unknown) =>
+  `Presence meta cannot be serialised to JSON: ${cause instanceof Error ? cause.message : String(cause)}`;
+export const PRIVATE_PRESENCE_ROOM = 'Socket id rooms are private: presence cannot be tracked in one.';
 export const JOIN_REFUSED = (room: string) => `Joining room "${room}" was refused.`;
 export const INVALID_EVENT_NAME = 'An event name must be a non-empty string.';
 export const UNSERIALISABLE = (event: string, cause: unknown) =>

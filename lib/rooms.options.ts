@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { RawData } from 'ws';
 import type { Broker } from './cluster/broker.js';
+import type { PresenceOptions } from './presence/presence.types.js';
 import type { RoomSocket } from './socket/room-socket.js';
 
 /** Options of `RoomsModule.forRoot()`; the same for every gateway of the app. */
@@ -18,6 +19,8 @@ export interface RoomsModuleOptions {
    * with its id, rooms, data and every frame it missed. Off unless given (`{}` for the defaults).
    */
   recovery?: RecoveryOptions;
+  /** Limits of `socket.track` (see {@link PresenceOptions}). */
+  presence?: PresenceOptions;
 }
 
 /** Options of connection recovery (`RoomsModuleOptions.recovery`). */

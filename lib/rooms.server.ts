@@ -9,6 +9,8 @@ import type { Broker } from './cluster/broker.js';
 import { ClusterNode, NO_ANSWER, NOTHING_TO_WAIT_FOR, type LocalServer } from './cluster/cluster-node.js';
 import { InMemoryBroker } from './cluster/in-memory-broker.js';
 import { ServerEvents } from './cluster/server-events.js';
+import { checkPresence } from './presence/presence-limits.js';
+import { Presence } from './presence/presence-replication.js';
 import { isValidRoomName, looksLikeSocketId } from './registry/room-names.js';
 import { RoomRegistry } from './registry/room-registry.js';
 import { ConnectionRecovery } from './recovery/recovery.js';
@@ -18,9 +20,17 @@ import {
   DEFAULT_MAX_DISCONNECTION,
   DEFAULT_MAX_ROOM_NAME_LENGTH,
   DEFAULT_MAX_ROOMS_PER_SOCKET,
+  DEFAULT_PRESENCE_MAX_META_BYTES,
 } from './rooms.constants.js';
 import { RoomsError } from './rooms.error.js';
-import { INVALID_RECOVERY, INVALID_ROOM_NAME, JOIN_REFUSED, PRIVATE_ROOM, ROOM_LIMIT } from './rooms.messages.js';
+import {
+  INVALID_RECOVERY,
+  INVALID_ROOM_NAME,
+  JOIN_REFUSED,
+  PRIVATE_PRESENCE_ROOM,
+  PRIVATE_ROOM,
+  ROOM_LIMIT,
+} from './rooms.messages.js';
 import type { RecoveryOptions, RoomsModuleOptions } from './rooms.options.js';
 import { trace, TRACING } from './rooms.trace.js';
 import { DisconnectHooks } from './socket/disconnect-hooks.js';
@@ -73,6 +83,8 @@ export class RoomsServer implements LocalServer, OperatorHost, SocketHost, OnMod
   readonly cluster: ClusterNode;
   /** Connection recovery, when the options turn it on. */
   readonly recovery: ConnectionRecovery | undefined;
+  readonly presence: Presence;
+  private readonly maxMetaBytes: number;
   private readonly maxRoomsPerSocket: number;
   private readonly maxRoomNameLength: number;
   private readonly canJoin: RoomsModuleOptions['canJoin'];
@@ -83,6 +95,8 @@ export class RoomsServer implements LocalServer, OperatorHost, SocketHost, OnMod
     this.maxRoomNameLength = options.maxRoomNameLength ?? DEFAULT_MAX_ROOM_NAME_LENGTH;
     this.canJoin = options.canJoin;
     this.cluster = new ClusterNode(options.broker ?? new InMemoryBroker(), this);
+    this.presence = new Presence(this.cluster);
+    this.maxMetaBytes = options.presence?.maxMetaBytes ?? DEFAULT_PRESENCE_MAX_META_BYTES;
     if (options.recovery === undefined) {
       this.registry = new RoomRegistry(this.cluster);
       this.delivery = new LocalDelivery(this.registry);
@@ -160,6 +174,7 @@ export class RoomsServer implements LocalServer, OperatorHost, SocketHost, OnMod
 
   /** Out of every room and the registry; the requests still waiting for its acks stop waiting. */
   private removeSocket(socket: RoomSocket): void {
+    this.presence.untrackAll(socket.id);
     this.registry.remove(socket);
     this.delivery.abandonAcks(socket);
   }
@@ -185,7 +200,9 @@ export class RoomsServer implements LocalServer, OperatorHost, SocketHost, OnMod
     if (typeof rooms !== 'string') return refusalOf(() => this.leaveAll([socket], rooms)) ?? NOTHING_TO_WAIT_FOR;
     if (!isValidRoomName(rooms, this.maxRoomNameLength)) return Promise.reject(this.invalidName());
     if (TRACING) trace('leave: socket %s, room %j', socket.id, rooms);
-    if (!socket.gone) this.registry.leaveRoom(socket, rooms);
+    if (socket.gone) return NOTHING_TO_WAIT_FOR;
+    this.registry.leaveRoom(socket, rooms);
+    this.presence.untrack(socket.id, rooms);
     return NOTHING_TO_WAIT_FOR;
   }
 
@@ -202,7 +219,41 @@ export class RoomsServer implements LocalServer, OperatorHost, SocketHost, OnMod
   leaveAll(sockets: readonly RoomSocket[], rooms: readonly string[]): void {
     this.checkNames(rooms);
     if (TRACING) trace('leave: %s, rooms %j', socketsOf(sockets), rooms);
-    for (const socket of sockets) if (!socket.gone) this.registry.leave(socket, rooms);
+    for (const socket of sockets) {
+      if (socket.gone) continue;
+      this.registry.leave(socket, rooms);
+      for (const room of rooms) this.presence.untrack(socket.id, room);
+    }
+  }
+
+  // ---- presence ------------------------------------------------------------------------------
+
+  /**
+   * Joins `room` and tracks the socket there; every check (key, meta, room name, socket id rooms,
+   * the room limit) runs before anything changes. A gone socket is left alone.
+   */
+  track(socket: RoomSocket, room: string, key: string, meta?: unknown): Promise<void> {
+    let checked: ReturnType<typeof checkPresence>;
+    try {
+      checked = checkPresence(key, meta, this.maxMetaBytes);
+      if (!isValidRoomName(room, this.maxRoomNameLength)) throw this.invalidName();
+      // A socket id room holds one socket: presence there would only let a caller pass as another socket.
+      if (looksLikeSocketId(room)) throw new RoomsError(PRIVATE_PRESENCE_ROOM);
+      if (this.overLimit(socket, room)) throw this.roomLimit();
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    if (socket.gone) return NOTHING_TO_WAIT_FOR;
+    if (TRACING) trace('track: socket %s, room %j, key %j', socket.id, room, key);
+    this.registry.joinRoom(socket, room);
+    this.presence.track(socket.id, room, checked);
+    return this.cluster.subscribedTo(room);
+  }
+
+  untrack(socket: RoomSocket, room: string): Promise<void> {
+    if (!isValidRoomName(room, this.maxRoomNameLength)) return Promise.reject(this.invalidName());
+    this.presence.untrack(socket.id, room);
+    return NOTHING_TO_WAIT_FOR;
   }
 
   /** What a decorator-driven join must pass, checked before the handler runs. */

@@ -4,6 +4,8 @@ import type { DefaultEvents, EventArgs, EventName, EventsMap } from './broadcast
 import { serializeEvent } from './broadcast/frame.js';
 import type { Target } from './broadcast/target.js';
 import type { ServerEventHandler } from './cluster/server-events.js';
+import type { PresenceEvents } from './presence/presence-replication.js';
+import type { PresenceEntries } from './presence/presence.types.js';
 import type { RoomEvents } from './registry/room-registry.js';
 import { RoomsServer } from './rooms.server.js';
 import type { RemoteSocket } from './socket/remote-socket.js';
@@ -13,6 +15,9 @@ import type { RemoteSocket } from './socket/remote-socket.js';
  * (this one, empty, would select every socket by the target rule).
  */
 const IGNORED_TARGET: Target = { r: [], x: [] };
+
+/** The events of {@link RoomService.on}: this server's room lifecycle, and presence. */
+export type ServiceEvents = RoomEvents & PresenceEvents;
 
 /**
  * Rooms from anywhere in the app: controllers, queues, cron jobs. Every method acts on every
@@ -129,15 +134,28 @@ export class RoomService<Events extends EventsMap = DefaultEvents> {
     return this.server.operator() as BroadcastOperator<Events>;
   }
 
-  /** Room lifecycle events of this server: `create-room`, `join-room`, `leave-room`, `delete-room`. */
-  on<E extends keyof RoomEvents>(name: E, listener: (...args: RoomEvents[E]) => void): this {
-    this.server.registry.on(name, listener as never);
+  /**
+   * Who is tracked in `room` on every server (`socket.track`), from this server's memory: each key
+   * with its sockets' entries, as a null-prototype object (`{}` when nobody is).
+   */
+  presence(room: string): PresenceEntries {
+    return this.server.presence.read(room);
+  }
+
+  /**
+   * Room lifecycle events of this server: `create-room`, `join-room`, `leave-room`, `delete-room`;
+   * and `presence` `(room, { joins, leaves })` for every presence change anywhere in the cluster.
+   */
+  on<E extends keyof ServiceEvents>(name: E, listener: (...args: ServiceEvents[E]) => void): this {
+    if (name === 'presence') this.server.presence.on('presence', listener as never);
+    else this.server.registry.on(name as keyof RoomEvents, listener as never);
     return this;
   }
 
   /** Removes a listener added with {@link on}. */
-  off<E extends keyof RoomEvents>(name: E, listener: (...args: RoomEvents[E]) => void): this {
-    this.server.registry.off(name, listener as never);
+  off<E extends keyof ServiceEvents>(name: E, listener: (...args: ServiceEvents[E]) => void): this {
+    if (name === 'presence') this.server.presence.off('presence', listener as never);
+    else this.server.registry.off(name as keyof RoomEvents, listener as never);
     return this;
   }
 }

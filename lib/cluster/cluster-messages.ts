@@ -5,6 +5,7 @@
  */
 
 import type { RequestKind, Target } from '../broadcast/target.js';
+import type { WireEntry, WireOp } from './presence-channel.js';
 
 export type { RequestKind } from '../broadcast/target.js';
 
@@ -33,6 +34,12 @@ export const MessageType = {
   AckAnswer: 'aa',
   /** For an `AckBroadcast`: one socket left before answering. */
   AckForget: 'af',
+  /** Presence: my entries' change number `s`, the changes `o` in order. */
+  PresenceDelta: 'pd',
+  /** Presence: all my entries `e` as of change `s`; with `w`, send me yours. */
+  PresenceSnapshot: 'ps',
+  /** Presence: send me all your entries (I missed a change). */
+  PresenceSyncRequest: 'pq',
 } as const;
 
 type Types = typeof MessageType;
@@ -49,13 +56,17 @@ export function messageTypeName(type: unknown): string {
  *   r  target rooms              x  except rooms                v  volatile      c  compress
  *   a  ack number (AckBroadcast), arguments (Request, ServerEvent)
  *   w  the origin's ack timeout in ms         k  the operation of a Request
- *   c  a socket count (AckCount)              d  data            e  an event name, or an error message
+ *   c  a socket count (AckCount)              d  data            e  an event name, or an error message,
+ *   or presence entries (PresenceSnapshot)    s  a presence change number      o  presence changes
+ *   p  the latest presence change number (Heartbeat)      w  asks for the receiver's snapshot
  * Handlers rename them as they read them (`const { q: request } = message`).
  */
 
+/** `p`: the number of the sender's latest presence change, once it has made one. */
 export interface HeartbeatMessage {
   t: Types['Heartbeat'];
   n: string;
+  p?: number;
 }
 
 export interface ByeMessage {
@@ -164,6 +175,28 @@ export interface EmitterServerEventMessage {
 
 export type EmitterMessage = EmitterBroadcastMessage | EmitterRequestMessage | EmitterServerEventMessage;
 
+export interface PresenceDeltaMessage {
+  t: Types['PresenceDelta'];
+  n: string;
+  s: number;
+  o: WireOp[];
+}
+
+export interface PresenceSnapshotMessage {
+  t: Types['PresenceSnapshot'];
+  n: string;
+  s: number;
+  e: WireEntry[];
+  w?: boolean;
+}
+
+export interface PresenceSyncRequestMessage {
+  t: Types['PresenceSyncRequest'];
+  n: string;
+}
+
+export type PresenceMessage = PresenceDeltaMessage | PresenceSnapshotMessage | PresenceSyncRequestMessage;
+
 export type ClusterMessage =
   | HeartbeatMessage
   | ByeMessage
@@ -174,7 +207,8 @@ export type ClusterMessage =
   | ResponseMessage
   | AckCountMessage
   | AckAnswerMessage
-  | AckForgetMessage;
+  | AckForgetMessage
+  | PresenceMessage;
 
 const NEWLINE = 0x0a;
 

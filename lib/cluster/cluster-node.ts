@@ -19,11 +19,13 @@ import {
   type AckBroadcastMessage,
   type ClusterMessage,
   type EmitterMessage,
+  type PresenceMessage,
   type RequestKind,
   type RequestMessage,
 } from './cluster-messages.js';
 import { ClusterRequest } from './cluster-request.js';
 import { readEmitterMessage } from './emitter-input.js';
+import type { PresenceChannel } from './presence-channel.js';
 import { RemoteAck } from './remote-ack.js';
 
 /** What the cluster asks of this server when another one speaks. */
@@ -72,6 +74,8 @@ export class ClusterNode
   /** Whether room channels were ever subscribed; until then a deleted room has nothing to unsubscribe. */
   private routesRooms = false;
   private readonly logger = new Logger('RoomsCluster');
+  /** Presence, which speaks through this node's messages; set by the server that owns both. */
+  presence: PresenceChannel | undefined;
 
   constructor(
     readonly broker: Broker,
@@ -217,6 +221,13 @@ export class ClusterNode
     return request.promise;
   }
 
+  /** Sends a presence message to one server, or to every other one; false when the broker cannot take it. */
+  sendPresence(message: PresenceMessage, node?: string): boolean {
+    if (!this.canReachPeers()) return false;
+    this.publish(node === undefined ? ALL : nodeChannel(node), encodeMessage(message));
+    return true;
+  }
+
   serverSideEmit(event: string, args: unknown[]): void {
     if (!this.canReachPeers()) return;
     this.publish(ALL, encodeMessage({ t: MessageType.ServerEvent, n: this.id, e: event, a: args }));
@@ -240,6 +251,14 @@ export class ClusterNode
     if (message.t === MessageType.Bye) return this.peerGone(sender);
     this.heard(sender);
     switch (message.t) {
+      case MessageType.Heartbeat:
+        this.presence?.heartbeat(sender, message.p);
+        return;
+      case MessageType.PresenceDelta:
+      case MessageType.PresenceSnapshot:
+      case MessageType.PresenceSyncRequest:
+        this.presence?.received(message);
+        return;
       case MessageType.Broadcast:
         if (payload !== undefined) this.local.deliverPayload(message, payload, flagsOf(message));
         return;
@@ -323,7 +342,10 @@ export class ClusterNode
     for (const [peer, heardAt] of this.peers) if (now - heardAt > this.broker.heartbeatTimeout) this.peerGone(peer);
     if (now - this.lastBeat < this.broker.heartbeatInterval || !this.canReachPeers()) return;
     this.lastBeat = now;
-    this.publish(ALL, encodeMessage({ t: MessageType.Heartbeat, n: this.id }));
+    const latestChange = this.presence?.latestChange;
+    // Only a server that has tracked presence says so: others' heartbeats stay as they were.
+    const p = latestChange === undefined || latestChange === 0 ? undefined : latestChange;
+    this.publish(ALL, encodeMessage({ t: MessageType.Heartbeat, n: this.id, p }));
   }
 
   private heard(node: string): void {

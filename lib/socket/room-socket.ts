@@ -38,6 +38,10 @@ export interface SocketHost {
   dropUnserved(socket: RoomSocket): void;
   /** What a client's join (a decorator's) must pass; rejects with a `RoomsError`. */
   checkClientJoin(socket: RoomSocket, rooms: readonly string[]): Promise<void>;
+  /** Tracks the socket's presence in `room` (joining it) under `key`; rejects with a `RoomsError`. */
+  track(socket: RoomSocket, room: string, key: string, meta?: unknown): Promise<void>;
+  /** Stops tracking the socket's presence in `room`; it stays in the room. */
+  untrack(socket: RoomSocket, room: string): Promise<void>;
   /** Names a client may ask to leave: valid, never a socket id; throws a `RoomsError`. */
   checkClientRooms(rooms: readonly string[]): void;
   /** Valid room names; throws a `RoomsError`. */
@@ -124,6 +128,21 @@ export class RoomSocket extends WebSocket implements RoomMember {
   /** Leaving a room it is not in does nothing. */
   leave(rooms: string | readonly string[]): Promise<void> {
     return this.server.leave(this, rooms);
+  }
+
+  /**
+   * Joins `room` (limits and names as for `join`; socket id rooms are refused) and shows this
+   * socket there in every server's `rooms.presence(room)` under `key` (1 to 256 characters) with
+   * `meta` (JSON, at most `presence.maxMetaBytes` bytes). Tracking again in the same room replaces
+   * key and meta. Leaving the room or disconnecting untracks.
+   */
+  track(room: string, key: string, meta?: unknown): Promise<void> {
+    return this.server.track(this, room, key, meta);
+  }
+
+  /** Stops showing this socket in `room`'s presence; it stays in the room. */
+  untrack(room: string): Promise<void> {
+    return this.server.untrack(this, room);
   }
 
   /** Broadcast to rooms, this socket excluded. */

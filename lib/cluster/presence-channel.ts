@@ -1,0 +1,17 @@
+import type { PresenceMessage } from './cluster-messages.js';
+
+/** A presence entry on the wire: `[socketId, room, key, meta, since]`. */
+export type WireEntry = [socketId: string, room: string, key: string, meta: unknown, since: number];
+
+/** One change of a server's presence entries: an entry set (tracked or replaced), or `[socketId, room]` gone. */
+export type WireOp = WireEntry | [socketId: string, room: string];
+
+/** What the cluster node asks of presence (lib/presence), which speaks through the node's messages. */
+export interface PresenceChannel {
+  /** The number of this server's latest presence change (0 before the first), carried by heartbeats. */
+  readonly latestChange: number;
+  /** A presence message from another server. */
+  received(message: PresenceMessage): void;
+  /** Another server's heartbeat, with its latest change number when it has made one. */
+  heartbeat(node: string, latestChange: number | undefined): void;
+}

@@ -5,7 +5,6 @@
  */
 
 import type { RequestKind, Target } from '../broadcast/target.js';
-import type { WireEntry, WireOp } from './presence-channel.js';
 
 export type { RequestKind } from '../broadcast/target.js';
 
@@ -174,6 +173,12 @@ export interface EmitterServerEventMessage {
 }
 
 export type EmitterMessage = EmitterBroadcastMessage | EmitterRequestMessage | EmitterServerEventMessage;
+
+/** A presence entry on the wire: `[socketId, room, key, meta, since]`. */
+export type WireEntry = [socketId: string, room: string, key: string, meta: unknown, since: number];
+
+/** One change of a server's presence entries: an entry set (tracked or replaced), or `[socketId, room]` gone. */
+export type WireOp = WireEntry | [socketId: string, room: string];
 
 export interface PresenceDeltaMessage {
   t: Types['PresenceDelta'];

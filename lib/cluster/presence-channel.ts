@@ -1,10 +1,6 @@
 import type { PresenceMessage } from './cluster-messages.js';
 
-/** A presence entry on the wire: `[socketId, room, key, meta, since]`. */
-export type WireEntry = [socketId: string, room: string, key: string, meta: unknown, since: number];
-
-/** One change of a server's presence entries: an entry set (tracked or replaced), or `[socketId, room]` gone. */
-export type WireOp = WireEntry | [socketId: string, room: string];
+export type { WireEntry, WireOp } from './cluster-messages.js';
 
 /** What the cluster node asks of presence (lib/presence), which speaks through the node's messages. */
 export interface PresenceChannel {

@@ -7,6 +7,7 @@ import {
   type Broker,
   type PresenceDiff,
   type PresenceEntries,
+  type PresenceMeta,
   type RoomSocket,
 } from '../../lib/index.js';
 import { ChatGateway } from './chat.fixture.js';
@@ -113,13 +114,14 @@ export class PresenceLog {
 }
 
 /**
- * A presence result as plain JSON-able data, sockets sorted within each key and keys sorted, so
- * that two servers' views compare with `deepEqual`.
+ * A presence result as plain data, keys sorted and sockets sorted within each key, so that two
+ * servers' views compare with `deepEqual` (pairs, not an object: a key may be `__proto__`).
  */
-export function canonical(entries: PresenceEntries): Record<string, PresenceEntries[string]> {
-  const result: Record<string, PresenceEntries[string]> = {};
-  for (const key of Object.keys(entries).sort()) {
-    result[key] = [...entries[key]].sort((a, b) => a.socketId.localeCompare(b.socketId)).map((meta) => ({ ...meta }));
-  }
-  return result;
+export function canonical(entries: PresenceEntries): Array<[string, PresenceMeta[]]> {
+  return Object.keys(entries)
+    .sort()
+    .map((key) => [
+      key,
+      [...entries[key]].sort((a, b) => a.socketId.localeCompare(b.socketId)).map((meta) => ({ ...meta })),
+    ]);
 }

@@ -3,7 +3,8 @@
  * be killed with SIGKILL): the chat gateway on the broker `BROKER` (`redis`, `nats`) at `BROKER_URL`,
  * and HTTP routes to ask
  * the cluster from this server. It prints one JSON line per fact on stdout: `{"port","node"}` once
- * listening, then `{"peerUp": id}` / `{"peerDown": id}` as it sees other servers come and go.
+ * listening, then `{"peerUp": id}` / `{"peerDown": id}` as it sees other servers come and go, and
+ * `{"presence": room, "diff", "at"}` for every presence event (`at`: `Date.now()` when it fired).
  * It exits when its stdin closes, so that it never outlives the test that started it.
  */
 import 'reflect-metadata';
@@ -13,6 +14,7 @@ import { RoomsAdapter, RoomService, RoomsModule } from '../../lib/index.js';
 import type { Broker } from '../../lib/index.js';
 import { clusterOf } from './app.js';
 import { ChatGateway } from './chat.fixture.js';
+import { PresenceGateway } from './presence.fixture.js';
 
 const url = process.env.BROKER_URL;
 if (url === undefined) throw new Error('BROKER_URL is not set');
@@ -60,6 +62,11 @@ class ClusterController {
     return { ids: sockets.map((socket) => socket.id) };
   }
 
+  @Get('presence')
+  presence(@Query('room') room: string) {
+    return this.rooms.presence(room);
+  }
+
   @Post('emit')
   emit(@Body() body: { room: string; event: string; data?: unknown }) {
     this.rooms.to(body.room).emit(body.event, body.data);
@@ -74,7 +81,7 @@ class ClusterController {
     }),
   ],
   controllers: [ClusterController],
-  providers: [ChatGateway],
+  providers: [ChatGateway, PresenceGateway],
 })
 class ClusterServerModule {}
 
@@ -85,5 +92,6 @@ app.useWebSocketAdapter(new RoomsAdapter(app));
 const cluster = clusterOf(app);
 cluster.on('peer-up', (node) => say({ peerUp: node }));
 cluster.on('peer-down', (node) => say({ peerDown: node }));
+app.get(RoomService).on('presence', (room, diff) => say({ presence: room, diff, at: Date.now() }));
 await app.listen(0, '127.0.0.1');
 say({ port: (app.getHttpServer().address() as { port: number }).port, node: cluster.id });

@@ -66,15 +66,18 @@ export class ChatGateway implements OnGatewayConnection {
     if (name === undefined) throw new WsException(`A name is ${LABEL_RULE}.`);
     socket.data.name = name;
     await socket.join(userRoom(name)); // server code may join any room; clients only reach chat:* and project:*
-    socket.sendEvent('rooms', await this.directory.publicRooms());
+    socket.sendEvent('rooms', this.directory.publicRooms());
     return { event: 'hello', data: { id: socket.id, name } };
   }
 
+  /** Joins the room and shows the tab in its presence under its person's name (the room list's "who is here"). */
   @SubscribeMessage('join')
   @JoinRoom(roomOf) // RoomsModule's canJoin lets only named sockets in
-  join(@MessageBody() data: RoomMessage, @ConnectedSocket() socket: RoomSocket) {
+  async join(@MessageBody() data: RoomMessage, @ConnectedSocket() socket: RoomSocket) {
     const room = roomOf(data);
-    if (!socket.rooms.has(room)) socket.to(room).emit('user joined', { ...personOf(socket), room: publicName(room) });
+    const person = personOf(socket);
+    if (!socket.rooms.has(room)) socket.to(room).emit('user joined', { ...person, room: publicName(room) });
+    await socket.track(room, person.name); // leaving the room or closing the tab untracks it
     return { event: 'joined', data: publicName(room) };
   }
 

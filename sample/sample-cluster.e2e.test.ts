@@ -47,7 +47,24 @@ it('two instances on Redis: a person on one chats with a person on the other, an
   ann.send({ event: 'join', data: { room: 'lobby' } });
   await nextOf(ann, 'joined');
   bob.send({ event: 'join', data: { room: 'lobby' } });
-  await nextOf(bob, 'joined');
+  // Each server's room list comes from presence: bob's server shows ann, who is on the other one.
+  let joined = false;
+  let lobby: unknown;
+  while (!joined || lobby === undefined) {
+    const frame = await bob.next();
+    if (frame.event === 'joined') joined = true;
+    if (frame.event !== 'rooms') continue;
+    const listed = frame.data.find((room: { name: string }) => room.name === 'lobby');
+    if (listed.people.length === 2) lobby = listed;
+  }
+  assert.deepEqual(lobby, {
+    name: 'lobby',
+    members: 2,
+    people: [
+      { name: 'ann', tabs: 1 },
+      { name: 'bob', tabs: 1 },
+    ],
+  });
 
   ann.send({ event: 'say', data: { room: 'lobby', text: 'hi from 3000' } });
   const said = await nextOf(bob, 'said');

@@ -174,8 +174,8 @@ it('lets a tab join rooms only once it has a name, and never a private room', as
 
   assert.deepEqual(await ann.request('hello', { name: '  ann ' }, 'hello'), person(ann, 'ann'));
   assert.deepEqual(await ann.next('rooms'), [
-    { name: 'lobby', members: 0 },
-    { name: 'random', members: 0 },
+    { name: 'lobby', members: 0, people: [] },
+    { name: 'random', members: 0, people: [] },
   ]);
   ann.send('hello', { name: 'bob' });
   assert.equal((await ann.next('exception')).message, 'This tab already has a name.');
@@ -184,30 +184,57 @@ it('lets a tab join rooms only once it has a name, and never a private room', as
   assert.equal(await ann.request('join', { room: 'lobby' }, 'joined'), 'lobby');
 });
 
-it('pushes the public rooms with live member counts, and lists no private room', async () => {
-  const [ann, bob] = await Promise.all([tab('ann'), tab('bob')]);
+it('pushes the public rooms with who is in each (a line per person, with their tabs), and lists no private room', async () => {
+  const [ann, bob, bobAgain] = await Promise.all([tab('ann'), tab('bob'), tab('bob')]);
   assert.equal(await ann.request('follow', { project: '42' }, 'following'), '42'); // project:42, not listed
   assert.equal(await ann.request('join', { room: 'lobby' }, 'joined'), 'lobby');
   assert.equal(await bob.request('join', { room: 'lobby' }, 'joined'), 'lobby');
+  assert.equal(await bobAgain.request('join', { room: 'lobby' }, 'joined'), 'lobby');
   assert.equal(await bob.request('join', { room: 'games' }, 'joined'), 'games');
   // No socket id room, no user:ann, no project:42: only chat rooms, by name.
   const everyRoom = [
-    { name: 'games', members: 1 },
-    { name: 'lobby', members: 2 },
-    { name: 'random', members: 0 },
+    { name: 'games', members: 1, people: [{ name: 'bob', tabs: 1 }] },
+    {
+      name: 'lobby',
+      members: 3,
+      people: [
+        { name: 'ann', tabs: 1 },
+        { name: 'bob', tabs: 2 },
+      ],
+    },
+    { name: 'random', members: 0, people: [] },
   ];
   await ann.until('rooms', everyRoom);
   await bob.until('rooms', everyRoom);
 
   assert.equal(await bob.request('leave', { room: 'games' }, 'left'), 'games');
   await ann.until('rooms', [
-    { name: 'lobby', members: 2 },
-    { name: 'random', members: 0 },
+    {
+      name: 'lobby',
+      members: 3,
+      people: [
+        { name: 'ann', tabs: 1 },
+        { name: 'bob', tabs: 2 },
+      ],
+    },
+    { name: 'random', members: 0, people: [] },
   ]);
   await bob.close(); // leaving on disconnect counts too
   await ann.until('rooms', [
-    { name: 'lobby', members: 1 },
-    { name: 'random', members: 0 },
+    {
+      name: 'lobby',
+      members: 2,
+      people: [
+        { name: 'ann', tabs: 1 },
+        { name: 'bob', tabs: 1 },
+      ],
+    },
+    { name: 'random', members: 0, people: [] },
+  ]);
+  await bobAgain.close();
+  await ann.until('rooms', [
+    { name: 'lobby', members: 1, people: [{ name: 'ann', tabs: 1 }] },
+    { name: 'random', members: 0, people: [] },
   ]);
 });
 

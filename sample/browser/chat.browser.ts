@@ -97,6 +97,9 @@ it('two people chat in a room, whisper, get notified, and see each other leave',
   await memberCount(ann, 'lobby', 2).waitFor();
   await memberCount(bob, 'lobby', 2).waitFor();
   await logEntry(ann, 'bob joined').waitFor();
+  // Who is in the lobby, from presence: a line per person.
+  for (const name of ['ann', 'bob'])
+    await roomItem(ann, 'lobby').locator(`.present li[data-person="${name}"]`).waitFor();
 
   // Chat: bob gets ann's line; ann's reply from bob arrives after any echo would have.
   await write(ann, 'hello bob');

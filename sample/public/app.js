@@ -7,7 +7,7 @@ const state = {
   name: '',
   joined: new Set(), // public rooms this tab is in
   following: new Set(), // project ids
-  rooms: [], // [{ name, members }], pushed by the server whenever a count changes
+  rooms: [], // [{ name, members, people: [{ name, tabs }] }], pushed by the server whenever presence changes
   people: [], // [{ id, name }], one entry per tab
 };
 
@@ -120,7 +120,7 @@ function onSubmit(selector, submit) {
 
 function renderRooms() {
   $('#rooms').replaceChildren(
-    ...state.rooms.map(({ name, members }) => {
+    ...state.rooms.map(({ name, members, people }) => {
       const inRoom = state.joined.has(name);
       return element('li', { className: inRoom ? 'joined' : '', dataset: { room: name } }, [
         element('button', { className: 'link', onclick: () => inRoom && choose(`room:${name}`) }, `# ${name}`),
@@ -129,6 +129,17 @@ function renderRooms() {
           'button',
           { className: 'small', onclick: () => send(inRoom ? 'leave' : 'join', { room: name }) },
           inRoom ? 'Leave' : 'Join',
+        ),
+        // Who is here, from presence: one line per person, however many tabs they have open.
+        element(
+          'ul',
+          { className: 'present' },
+          people.map((person) =>
+            element('li', { dataset: { person: person.name } }, [
+              element('span', { className: 'name' }, person.name),
+              person.tabs > 1 ? element('span', { className: 'tabs' }, `${person.tabs} tabs`) : '',
+            ]),
+          ),
         ),
       ]);
     }),

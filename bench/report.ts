@@ -67,6 +67,15 @@ const REDIS: Metric[] = [
   { key: 'redisBytesB', label: 'Redis bytes received by B per broadcast', unit: 'bytes', better: 'lower' },
 ];
 
+const PRESENCE: Metric[] = [
+  { key: 'readUs', label: '`presence(room)` read on the replica (µs)', unit: 'us', better: 'lower' },
+  { key: 'lagP50Ms', label: 'track on A to the event on B, p50 (ms)', unit: 'us', better: 'lower' },
+  { key: 'lagP99Ms', label: 'track on A to the event on B, p99 (ms)', unit: 'us', better: 'lower' },
+  { key: 'replicaBytesPerEntry', label: 'heap per entry, replica (B)', unit: 'bytes', better: 'lower' },
+  { key: 'ownBytesPerEntry', label: 'heap per entry, own (A: entry and room join)', unit: 'bytes', better: 'lower' },
+  { key: 'brokerBytesPerChange', label: 'Redis bytes received by B per change', unit: 'bytes', better: 'lower' },
+];
+
 function format(value: number, unit: Unit): string {
   if (!Number.isFinite(value)) return 'n/a';
   const grouped = (v: number, digits: number) =>
@@ -243,6 +252,25 @@ function targets(table: Table): Target[] {
       goal: '>= 1.3x',
     });
   }
+  for (const size of table.sizes('presence')) {
+    const ms = (v: number) => `${v.toFixed(2)} ms`;
+    list.push(
+      {
+        what: `presence(room) read, ${size.toLocaleString('en-US')} entries`,
+        value: table.summary('presence', SUBJECT, size, 'readUs'),
+        show: (v) => ms(v / 1000),
+        ok: (v) => v < 1000,
+        goal: '< 1 ms',
+      },
+      {
+        what: 'presence convergence between two servers, p99',
+        value: table.summary('presence', SUBJECT, size, 'lagP99Ms'),
+        show: ms,
+        ok: (v) => v <= 50,
+        goal: '<= 50 ms',
+      },
+    );
+  }
   return list.filter((target) => target.value.n > 0);
 }
 
@@ -330,6 +358,11 @@ export function render(results: Results): string {
       `   read from its Redis connections while A broadcast ${sizes.smallRoomRepeats} times to each of ${n(sizes.redisSmallRooms)} rooms of 5 whose members`,
       '   are all on one server (even rooms on A, odd rooms on B), per broadcast (heartbeats included).',
       '   Both servers share core 0. Socket.IO uses `createAdapter` (classic pub/sub) on ioredis.',
+      `5. **Presence** (nestjs-rooms alone; \`--only=presence\`): two servers on a private Redis; A tracks`,
+      `   ${n(sizes.presenceEntries)} of its sockets in one room (one key each, a small meta). *Read*: the median of 5`,
+      `   batches of ${n(sizes.presenceReads)} \`presence(room)\` calls on B. *Lag*: ${n(sizes.presenceProbes)} tracks on A,`,
+      `   ${sizes.probeIntervalMs} ms apart, to B's \`'presence'\` event. *Heap*: \`heapUsed\` after \`gc()\` before and after,`,
+      '   per entry. *Redis bytes*: what B read from Redis per change (heartbeats included).',
     ].join('\n'),
   );
   out.push('');
@@ -351,6 +384,11 @@ export function render(results: Results): string {
   for (const size of table.sizes('redis')) {
     out.push('', `## 4. Two servers over Redis: ${n(size)} sockets`, '');
     out.push(figures(table, 'redis', size, REDIS), '', ratios(table, 'redis', size, REDIS));
+  }
+
+  for (const size of table.sizes('presence')) {
+    out.push('', `## 5. Presence: a room of ${n(size)} entries, two servers over Redis (nestjs-rooms only)`, '');
+    out.push(figures(table, 'presence', size, PRESENCE));
   }
 
   out.push('', '## Targets', '');

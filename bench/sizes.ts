@@ -25,6 +25,12 @@ export interface Sizes {
   /** Rooms of 5 sockets for the Redis traffic figure, each broadcast to `smallRoomRepeats` times. */
   redisSmallRooms: number;
   smallRoomRepeats: number;
+  /** Entries of the room whose `presence(room)` is read, tracked on one server and replicated to another. */
+  presenceEntries: number;
+  /** Calls of `presence(room)` per timed batch. */
+  presenceReads: number;
+  /** Tracks timed from one server to the other's `'presence'` event, one every `probeIntervalMs`. */
+  presenceProbes: number;
 }
 
 export const FULL: Sizes = {
@@ -42,6 +48,9 @@ export const FULL: Sizes = {
   probeIntervalMs: 5,
   redisSmallRooms: 100,
   smallRoomRepeats: 10,
+  presenceEntries: 1000,
+  presenceReads: 1000,
+  presenceProbes: 200,
 };
 
 export const QUICK: Sizes = {
@@ -59,4 +68,7 @@ export const QUICK: Sizes = {
   probeIntervalMs: 2,
   redisSmallRooms: 10,
   smallRoomRepeats: 2,
+  presenceEntries: 100,
+  presenceReads: 100,
+  presenceProbes: 20,
 };

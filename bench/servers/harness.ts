@@ -34,7 +34,7 @@ function noWrite(_chunk: unknown, encoding?: unknown, callback?: unknown): boole
 }
 
 /** Bytes this process has read from connections to `port` (its Redis clients). */
-function bytesReadFrom(port: number): number {
+export function bytesReadFrom(port: number): number {
   const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
   let total = 0;
   for (const handle of handles) if (handle instanceof Socket && handle.remotePort === port) total += handle.bytesRead;

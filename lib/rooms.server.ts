@@ -142,6 +142,8 @@ export class RoomsServer implements LocalServer, OperatorHost, SocketHost, OnMod
     this.registry.add(socket);
     if (claim.session !== undefined) this.registry.join(socket, claim.session.rooms);
     recovery.welcome(socket, claim);
+    // After the session frame and the replay: presence listeners may broadcast to its rooms.
+    if (claim.session !== undefined) this.presence.restore(claim.session.presence);
   }
 
   /**
@@ -155,7 +157,7 @@ export class RoomsServer implements LocalServer, OperatorHost, SocketHost, OnMod
     const leave =
       recovery !== undefined && dropped(reason)
         ? () => {
-            recovery.hold(socket);
+            recovery.hold(socket, this.presence.entriesOf(socket.id));
             this.removeSocket(socket);
           }
         : () => {

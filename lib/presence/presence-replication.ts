@@ -58,6 +58,16 @@ export class Presence extends EventEmitter<PresenceEvents> implements PresenceCh
       this.commit([[socketId, room]]);
   }
 
+  /** A socket's entries here, as `restore` takes them back (a dropped socket's session keeps them). */
+  entriesOf(socketId: string): WireEntry[] {
+    return this.own.sockets.size === 0 ? [] : this.view.entriesOfSocket(this.cluster.id, socketId);
+  }
+
+  /** Tracks a recovered socket again as it was (keys, meta, `since`): one change, one diff per room. */
+  restore(entries: readonly WireEntry[]): void {
+    if (entries.length > 0) this.commit([...entries]);
+  }
+
   /** Stops tracking a socket anywhere (it disconnected): one change, one diff per room. */
   untrackAll(socketId: string): void {
     if (this.own.sockets.size === 0) return;

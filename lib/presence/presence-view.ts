@@ -85,6 +85,13 @@ export class PresenceView {
     return rooms === undefined ? [] : [...rooms.keys()];
   }
 
+  /** The entries of one socket of `server`, as servers send them. */
+  entriesOfSocket(server: string, socketId: string): WireEntry[] {
+    const rooms = this.servers.get(server)?.sockets.get(socketId);
+    if (rooms === undefined) return [];
+    return [...rooms.values()].map(({ room, key, presence }) => [socketId, room, key, presence.meta, presence.since]);
+  }
+
   /** Every entry of `server`, as servers send them. */
   entriesOf(server: string): WireEntry[] {
     const entries: WireEntry[] = [];

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { WireEntry } from '../cluster/cluster-messages.js';
 import type { EncodedEvent, WriteFlags } from '../broadcast/frame.js';
 import type { FrameRecorder } from '../broadcast/local-delivery.js';
 import type { Target } from '../broadcast/target.js';
@@ -18,6 +19,8 @@ export interface WaitingSession {
   /** Its rooms at the drop, its own id room aside. */
   readonly rooms: readonly string[];
   readonly data: Record<string, unknown>;
+  /** Its presence entries at the drop, tracked again when it comes back. */
+  readonly presence: readonly WireEntry[];
   /** Offsets its client may name: at least the offset its connection started from, at most the last before the drop. */
   readonly floor: number;
   readonly dropSeq: number;
@@ -94,7 +97,7 @@ export class ConnectionRecovery implements FrameRecorder {
   }
 
   /** A socket dropped (the peer went away or stopped answering): its session waits, if it has one. */
-  hold(socket: RoomSocket): void {
+  hold(socket: RoomSocket, presence: readonly WireEntry[] = []): void {
     const token = socket.recoveryToken;
     if (token === undefined) return;
     socket.recoveryToken = undefined;
@@ -108,6 +111,7 @@ export class ConnectionRecovery implements FrameRecorder {
       id: socket.id,
       rooms,
       data: socket.data,
+      presence,
       floor: socket.recoveryFloor,
       dropSeq: this.frames.lastSeq,
       timer,

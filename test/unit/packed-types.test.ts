@@ -127,9 +127,10 @@ import {
 import { RedisBroker, type RedisBrokerOptions } from 'nestjs-rooms/redis';
 import { RoomsEmitter, type RoomsEmitterOptions, type EmitterOperator } from 'nestjs-rooms/emitter';
 import { NatsBroker, type NatsBrokerOptions } from 'nestjs-rooms/nats';
+import { PostgresBroker, type PostgresBrokerOptions } from 'nestjs-rooms/postgres';
 
-export const values = [${VALUE_EXPORTS.join(', ')}, RedisBroker, RoomsEmitter, NatsBroker] as const;
-export type Types = [${TYPE_EXPORTS.map((name) => GENERIC_ARGS[name] ?? name).join(', ')}, RedisBrokerOptions, RoomsEmitterOptions, NatsBrokerOptions];
+export const values = [${VALUE_EXPORTS.join(', ')}, RedisBroker, RoomsEmitter, NatsBroker, PostgresBroker] as const;
+export type Types = [${TYPE_EXPORTS.map((name) => GENERIC_ARGS[name] ?? name).join(', ')}, RedisBrokerOptions, RoomsEmitterOptions, NatsBrokerOptions, PostgresBrokerOptions];
 
 export async function worker(emitter: RoomsEmitter<{ done: { id: number } }>): Promise<EmitterOperator<{ done: { id: number } }>> {
   const operator = emitter.to('room').except('other');
@@ -261,6 +262,7 @@ describe('the published types', () => {
       'dist/redis/index.d.ts',
       'dist/emitter/index.d.ts',
       'dist/nats/index.d.ts',
+      'dist/postgres/index.d.ts',
     ]) {
       assert.ok(declarations.includes(entry), `${entry} is packed`);
     }

@@ -1,0 +1,122 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { accessSync, chownSync, constants, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from './app.js';
+
+const exec = promisify(execFile);
+
+/** initdb and pg_ctl: on PATH, or in Debian's versioned folder (newest first). */
+function postgresTool(name: string): string {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (canRun(join(dir, name))) return join(dir, name);
+  }
+  const root = '/usr/lib/postgresql';
+  let versions: string[] = [];
+  try {
+    versions = readdirSync(root).sort((a, b) => Number(b) - Number(a));
+  } catch {
+    // not Debian's layout
+  }
+  for (const version of versions) {
+    const path = join(root, version, 'bin', name);
+    if (canRun(path)) return path;
+  }
+  throw new Error(`${name} not found on PATH nor in ${root}/<version>/bin: install postgresql`);
+}
+
+function canRun(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A throwaway Postgres cluster in a temporary folder, on a free port of 127.0.0.1 with its Unix
+ * socket in that folder and trust auth, owned by one test: it can be stopped (as abruptly as a
+ * crash) and started again on the same port. Never the shared server. Postgres refuses to run as
+ * root, so as root it runs as the `postgres` user.
+ */
+export class PostgresProcess {
+  readonly dir = mkdtempSync(join(tmpdir(), 'nestjs-rooms-pg-'));
+  private running = false;
+
+  private constructor(readonly port: number) {}
+
+  static async start(): Promise<PostgresProcess> {
+    const server = new PostgresProcess(await freePort());
+    try {
+      await server.init();
+      await server.start();
+    } catch (error) {
+      await server.dispose();
+      throw error;
+    }
+    return server;
+  }
+
+  get url(): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
+  }
+
+  async start(): Promise<void> {
+    await this.run('pg_ctl', ['-D', this.data, '-l', join(this.dir, 'log'), '-w', 'start']);
+    this.running = true;
+  }
+
+  /** Stops the server as a crash would (`-m immediate`: no goodbye to the clients). */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    await this.run('pg_ctl', ['-D', this.data, '-m', 'immediate', '-w', 'stop']);
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop().catch(() => undefined);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private get data(): string {
+    return join(this.dir, 'data');
+  }
+
+  private async init(): Promise<void> {
+    if (isRoot()) chownSync(this.dir, ...postgresIds());
+    await this.run('initdb', ['-D', this.data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
+    // In postgresql.conf, not `pg_ctl -o`: a plain `start` after a `stop` forgets -o, and would go
+    // for the shared server's port and socket folder.
+    const settings = [
+      `port = ${this.port}`,
+      "listen_addresses = '127.0.0.1'",
+      `unix_socket_directories = '${this.dir}'`,
+      'fsync = off',
+      'synchronous_commit = off',
+      'full_page_writes = off',
+    ];
+    await this.run('sh', ['-c', `printf '%s\\n' "$@" >> '${join(this.data, 'postgresql.conf')}'`, 'sh', ...settings]);
+  }
+
+  private async run(tool: string, args: string[]): Promise<void> {
+    const path = tool === 'sh' ? 'sh' : postgresTool(tool);
+    const [command, commandArgs] = isRoot() ? ['runuser', ['-u', 'postgres', '--', path, ...args]] : [path, args];
+    // The working folder must be readable by the postgres user.
+    await exec(command, commandArgs, { cwd: this.dir, env: { ...process.env, LC_ALL: 'C.UTF-8' } });
+  }
+}
+
+function isRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
+let ids: [number, number] | undefined;
+function postgresIds(): [number, number] {
+  if (ids !== undefined) return ids;
+  // `id` rather than parsing /etc/passwd: the user may come from elsewhere (NSS).
+  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+  return (ids = [uid, gid]);
+}

@@ -1,6 +1,6 @@
 /**
  * One server of a cluster as its own process, run by the broker conformance suite (so that it can
- * be killed with SIGKILL): the chat gateway on the broker `BROKER` (`redis`, `nats`) at `BROKER_URL`,
+ * be killed with SIGKILL): the chat gateway on the broker `BROKER` (`redis`, `nats`, `postgres`) at `BROKER_URL`,
  * and HTTP routes to ask
  * the cluster from this server. It prints one JSON line per fact on stdout: `{"port","node"}` once
  * listening, then `{"peerUp": id}` / `{"peerDown": id}` as it sees other servers come and go, and
@@ -30,6 +30,10 @@ async function brokerFromEnv(): Promise<Broker> {
     case 'nats': {
       const { NatsBroker } = await import('../../lib/nats/index.js');
       return new NatsBroker({ servers: url, ...timings });
+    }
+    case 'postgres': {
+      const { PostgresBroker } = await import('../../lib/postgres/index.js');
+      return new PostgresBroker({ connectionString: url, ...timings });
     }
     default:
       throw new Error(`unknown BROKER ${process.env.BROKER}`);

@@ -47,11 +47,12 @@ export class PostgresProcess {
 
   private constructor(readonly port: number) {}
 
-  static async start(): Promise<PostgresProcess> {
+  /** A new cluster, running unless `up` is false (then `start()` brings it up on its port). */
+  static async start(up = true): Promise<PostgresProcess> {
     const server = new PostgresProcess(await freePort());
     try {
       await server.init();
-      await server.start();
+      if (up) await server.start();
     } catch (error) {
       await server.dispose();
       throw error;

@@ -1,0 +1,4 @@
+import { brokerConformance } from '../support/broker-conformance.js';
+import { postgresHarness } from '../support/postgres-harness.js';
+
+brokerConformance(postgresHarness);

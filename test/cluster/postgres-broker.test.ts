@@ -143,6 +143,70 @@ describe('the payload table', () => {
   });
 });
 
+describe('a listening connection that the database ends', () => {
+  it('reports down, refuses publishes at once meanwhile, and listens again on a new connection', async () => {
+    const received: string[] = [];
+    // Every status report in order; `nextStatus(i, ...)` waits for report number i.
+    const statuses: boolean[] = [];
+    const waiters: Array<() => boolean> = [];
+    const nextStatus = (index: number, wanted: boolean, then: () => void = () => undefined) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (statuses.length <= index) return false;
+          if (statuses[index] !== wanted) reject(new Error(`status ${index} was ${statuses[index]}`));
+          then();
+          resolve();
+          return true;
+        };
+        if (!check()) waiters.push(check);
+      });
+    const onStatus = (up: boolean) => {
+      statuses.push(up);
+      for (const waiter of waiters.splice(0)) if (!waiter()) waiters.push(waiter);
+    };
+    const listener: BrokerListener = {
+      message: (_channel, message) => received.push(message.toString()),
+      status: (up) => onStatus(up),
+      peersPossible: () => undefined,
+    };
+    const up = nextStatus(0, true);
+    const connection = broker('ended').connect(listener);
+    try {
+      await up;
+      await connection.subscribe('room:here');
+      await connection.publish('room:here', Buffer.from('before'));
+      await eventually(async () => received.length, 1);
+
+      // Postgres stays up: only a check of the broker's own can refuse a publish made while it is not listening.
+      let refused!: Promise<string>;
+      const down = nextStatus(1, false, () => {
+        refused = connection.publish('room:here', Buffer.from('while down')).then(
+          () => 'published',
+          (error: Error) => error.message,
+        );
+      });
+      const { rows } = await sql.query<{ ended: boolean }>(
+        'SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity ' +
+          "WHERE pid <> pg_backend_pid() AND query LIKE 'LISTEN%'",
+      );
+      assert.deepEqual(rows, [{ ended: true }]);
+      const upAgain = nextStatus(2, true);
+      await down;
+      assert.equal(connection.up, false);
+      assert.equal(await refused, 'Postgres is not connected');
+
+      // A new connection listens on the channel again.
+      await upAgain;
+      assert.equal(connection.up, true);
+      await connection.publish('room:here', Buffer.from('after'));
+      await eventually(async () => received.length, 2);
+      assert.deepEqual(received, ['before', 'after']);
+    } finally {
+      await connection.close();
+    }
+  });
+});
+
 describe('room names far over the 63-byte channel limit', () => {
   let apps: TestApp[];
   let clients: TestClient[];

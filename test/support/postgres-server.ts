@@ -65,6 +65,7 @@ export class PostgresProcess {
   }
 
   async start(): Promise<void> {
+    stopAtExit(this);
     await this.run('pg_ctl', ['-D', this.data, '-l', join(this.dir, 'log'), '-w', 'start']);
     this.running = true;
   }
@@ -78,6 +79,18 @@ export class PostgresProcess {
 
   async dispose(): Promise<void> {
     await this.stop().catch(() => undefined);
+    rmSync(this.dir, { recursive: true, force: true });
+    left.delete(this);
+  }
+
+  /** @see stopAtExit */
+  stopNow(): void {
+    try {
+      const [command, args] = this.command('pg_ctl', ['-D', this.data, '-m', 'immediate', '-w', 'stop']);
+      execFileSync(command, args, { cwd: this.dir, stdio: 'ignore' });
+    } catch {
+      // not running
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
 
@@ -102,10 +115,14 @@ export class PostgresProcess {
   }
 
   private async run(tool: string, args: string[]): Promise<void> {
-    const path = tool === 'sh' ? 'sh' : postgresTool(tool);
-    const [command, commandArgs] = isRoot() ? ['runuser', ['-u', 'postgres', '--', path, ...args]] : [path, args];
+    const [command, commandArgs] = this.command(tool, args);
     // The working folder must be readable by the postgres user.
     await exec(command, commandArgs, { cwd: this.dir, env: { ...process.env, LC_ALL: 'C.UTF-8' } });
+  }
+
+  private command(tool: string, args: string[]): [string, string[]] {
+    const path = tool === 'sh' ? 'sh' : postgresTool(tool);
+    return isRoot() ? ['runuser', ['-u', 'postgres', '--', path, ...args]] : [path, args];
   }
 }
 
@@ -120,4 +137,32 @@ function postgresIds(): [number, number] {
   const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
   const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
   return (ids = [uid, gid]);
+}
+
+/** Clusters started and not disposed of yet. */
+const left = new Set<PostgresProcess>();
+
+/**
+ * pg_ctl runs Postgres in the background, so it outlives a test process that fails, times out or
+ * is interrupted: whatever is left is stopped when the process exits, or on a signal.
+ */
+function stopAtExit(server: PostgresProcess): void {
+  if (left.size === 0 && !watching) watch();
+  left.add(server);
+}
+
+let watching = false;
+function watch(): void {
+  watching = true;
+  const stopAll = () => {
+    for (const server of left) server.stopNow();
+    left.clear();
+  };
+  process.once('exit', stopAll);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      stopAll();
+      process.kill(process.pid, signal);
+    });
+  }
 }

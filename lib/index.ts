@@ -30,3 +30,11 @@ export type { ServiceEvents } from './rooms.service.js';
 export type { PresenceEvents } from './presence/presence-replication.js';
 export type { PresenceMeta, PresenceEntries, PresenceDiff, PresenceOptions } from './presence/presence.types.js';
 export type { ServerEventHandler } from './cluster/server-events.js';
+export type { RoomsMetricsSnapshot, HistogramSnapshot } from './metrics/rooms-metrics.js';
+export type {
+  DisconnectReasonLabel,
+  BroadcastOriginLabel,
+  DropReasonLabel,
+  BadFrameKind,
+  RequestKindLabel,
+} from './metrics/metric-labels.js';

@@ -8,6 +8,8 @@ import type { RequestKind, Target } from './broadcast/target.js';
 import type { Broker } from './cluster/broker.js';
 import { ClusterNode, NO_ANSWER, NOTHING_TO_WAIT_FOR, type LocalServer } from './cluster/cluster-node.js';
 import { InMemoryBroker } from './cluster/in-memory-broker.js';
+import { Origin } from './metrics/metric-labels.js';
+import { RoomsMetrics, type RoomsMetricsSnapshot } from './metrics/rooms-metrics.js';
 import { ServerEvents } from './cluster/server-events.js';
 import { checkPresence } from './presence/presence-limits.js';
 import { Presence } from './presence/presence-replication.js';
@@ -85,6 +87,8 @@ export class RoomsServer implements LocalServer, OperatorHost, SocketHost, OnMod
   readonly recovery: ConnectionRecovery | undefined;
   readonly presence: Presence;
   private readonly maxMetaBytes: number;
+  /** What the adapter, the write path, delivery and the cluster count into. */
+  readonly counters = new RoomsMetrics();
   private readonly maxRoomsPerSocket: number;
   private readonly maxRoomNameLength: number;
   private readonly canJoin: RoomsModuleOptions['canJoin'];
@@ -94,19 +98,28 @@ export class RoomsServer implements LocalServer, OperatorHost, SocketHost, OnMod
     this.maxRoomsPerSocket = options.maxRoomsPerSocket ?? DEFAULT_MAX_ROOMS_PER_SOCKET;
     this.maxRoomNameLength = options.maxRoomNameLength ?? DEFAULT_MAX_ROOM_NAME_LENGTH;
     this.canJoin = options.canJoin;
-    this.cluster = new ClusterNode(options.broker ?? new InMemoryBroker(), this);
+    this.cluster = new ClusterNode(options.broker ?? new InMemoryBroker(), this, this.counters);
     this.presence = new Presence(this.cluster);
     this.maxMetaBytes = options.presence?.maxMetaBytes ?? DEFAULT_PRESENCE_MAX_META_BYTES;
     if (options.recovery === undefined) {
       this.registry = new RoomRegistry(this.cluster);
-      this.delivery = new LocalDelivery(this.registry);
+      this.delivery = new LocalDelivery(this.registry, this.counters);
       return;
     }
     const { maxDisconnection, maxBufferedBytes } = recoveryLimits(options.recovery);
     const held = new HeldRooms(this.cluster, (room) => this.registry.hasRoom(room));
     this.registry = new RoomRegistry(held);
     this.recovery = new ConnectionRecovery(maxDisconnection, maxBufferedBytes, held);
-    this.delivery = new LocalDelivery(this.registry, this.recovery);
+    this.delivery = new LocalDelivery(this.registry, this.counters, this.recovery);
+  }
+
+  /** This server's figures now (`rooms.metrics()`). */
+  metrics(): RoomsMetricsSnapshot {
+    return this.counters.snapshot({
+      rooms: this.registry.namedRoomCount,
+      clusterServers: this.cluster.peerCount + 1,
+      brokerUp: this.cluster.brokerUp,
+    });
   }
 
   get broker(): Broker {
@@ -317,12 +330,13 @@ export class RoomsServer implements LocalServer, OperatorHost, SocketHost, OnMod
 
   // ---- delivery on this server, as the sockets and the cluster reach it ----------------------
 
+  /** Another server's broadcast (this server's own go from the operator to `delivery`). */
   deliverPayload(target: Target, payload: Buffer, flags: WriteFlags): void {
-    this.delivery.deliverPayload(target, payload, flags);
+    this.delivery.deliverPayload(target, payload, flags, Origin.Remote);
   }
 
   deliverWithAck(target: Target, encoded: EncodedEvent, flags: WriteFlags, ack: number, sink: AckSink): AckDelivery {
-    return this.delivery.deliverWithAck(target, encoded, flags, ack, sink);
+    return this.delivery.deliverWithAck(target, encoded, flags, ack, sink, Origin.Remote);
   }
 
   /** A socket's `{"ack": n, "data"}`; false when it answers nothing pending. */

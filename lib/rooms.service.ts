@@ -6,6 +6,7 @@ import type { Target } from './broadcast/target.js';
 import type { ServerEventHandler } from './cluster/server-events.js';
 import type { PresenceEvents } from './presence/presence-replication.js';
 import type { PresenceEntries } from './presence/presence.types.js';
+import type { RoomsMetricsSnapshot } from './metrics/rooms-metrics.js';
 import type { RoomEvents } from './registry/room-registry.js';
 import { RoomsServer } from './rooms.server.js';
 import type { RemoteSocket } from './socket/remote-socket.js';
@@ -128,6 +129,15 @@ export class RoomService<Events extends EventsMap = DefaultEvents> {
   /** Every room of the cluster, without the sockets' own id rooms. */
   allRooms(): Promise<Set<string>> {
     return this.operator().allRooms();
+  }
+
+  /**
+   * This server's figures now, as plain numbers (this server's own, except `clusterServers`).
+   * Counting costs the paths that run anyway an increment; reading is this call, at scrape time
+   * (`registerRoomsMetrics` from `nestjs-rooms/prometheus`, `observeRoomsMetrics` from `nestjs-rooms/otel`).
+   */
+  metrics(): RoomsMetricsSnapshot {
+    return this.server.metrics();
   }
 
   private operator(): BroadcastOperator<Events> {

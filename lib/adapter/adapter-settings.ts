@@ -5,11 +5,12 @@ import {
   DEFAULT_MAX_BAD_FRAMES,
   DEFAULT_MAX_PENDING_FRAMES,
 } from '../rooms.constants.js';
+import type { RoomsMetrics } from '../metrics/rooms-metrics.js';
 import type { RoomsAdapterOptions } from '../rooms.options.js';
 import { frozenSettings, type SocketSettings } from '../socket/socket-settings.js';
 
-/** The settings of every socket an adapter accepts, read from its options once, at construction. */
-export function socketSettingsOf(options: RoomsAdapterOptions): SocketSettings {
+/** The settings of every socket an adapter accepts, read from its options once, counting into the app's `metrics`. */
+export function socketSettingsOf(options: RoomsAdapterOptions, metrics: RoomsMetrics): SocketSettings {
   return frozenSettings({
     writeLimits: {
       low: options.lowWatermark ?? DEFAULT_LOW_WATERMARK,
@@ -20,5 +21,6 @@ export function socketSettingsOf(options: RoomsAdapterOptions): SocketSettings {
       max: options.maxBadFrames ?? DEFAULT_MAX_BAD_FRAMES,
       windowMs: options.badFrameWindow ?? DEFAULT_BAD_FRAME_WINDOW,
     },
+    metrics,
   });
 }

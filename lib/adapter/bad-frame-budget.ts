@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { BadFrame } from '../metrics/metric-labels.js';
 import { TOO_MANY_BAD_FRAMES } from '../rooms.messages.js';
 import type { RoomSocket } from '../socket/room-socket.js';
 import { closeWithGrace } from '../socket/write-path.js';
@@ -17,6 +18,7 @@ export function withinBadFrameBudget(socket: RoomSocket): boolean {
     socket.badFrames = 0;
   }
   if (++socket.badFrames <= max) return true;
+  socket.settings.metrics.badFrames[BadFrame.TooManyBadFrames]++;
   closeWithGrace(socket, 1008, TOO_MANY_BAD_FRAMES);
   return false;
 }

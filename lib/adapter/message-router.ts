@@ -8,11 +8,14 @@ import {
   NOT_AN_OBJECT,
   NOT_JSON,
   HANDLER_FAILED,
+  PARSED_NOT_AN_EVENT,
+  PARSED_NOTHING,
   STRAY_ACK,
   TOO_MANY_PENDING,
   UNSERIALISABLE_REPLY,
   UNKNOWN_EVENT,
 } from '../rooms.messages.js';
+import { BadFrame } from '../metrics/metric-labels.js';
 import type { MessageParser } from '../rooms.options.js';
 import { trace, TRACING } from '../rooms.trace.js';
 import { exceptionFrame } from '../socket/exception-frame.js';
@@ -37,9 +40,17 @@ function refuse(socket: RoomSocket, message: string, id?: FrameId): void {
   if (socket.readyState === WebSocket.OPEN) writeMessage(socket, exceptionFrame(message, id));
 }
 
-/** A frame no handler can take: answered while the socket is within its bad-frame budget. */
-function refuseBad(socket: RoomSocket, message: string, id?: FrameId): void {
+/** A frame no handler can take (`kind`: `BadFrame` in metrics/metric-labels.ts): answered while the socket is within its bad-frame budget. */
+function refuseBad(socket: RoomSocket, kind: number, message: string, id?: FrameId): void {
+  socket.settings.metrics.badFrames[kind]++;
   if (socket.readyState === WebSocket.OPEN && withinBadFrameBudget(socket)) refuse(socket, message, id);
+}
+
+/** Which parser row of the bad-input table a refusal message of `parseWith` is. */
+function parserRefusalKind(message: string): number {
+  if (message === PARSED_NOTHING) return BadFrame.ParserEmpty;
+  if (message === PARSED_NOT_AN_EVENT) return BadFrame.ParserNotAnEvent;
+  return BadFrame.ParserFailed;
 }
 
 /** Nest's transform of a handler's result into the replies to send. */
@@ -72,35 +83,43 @@ export class MessageRouter {
   }
 
   route(socket: RoomSocket, raw: RawData, isBinary: boolean): void {
+    const settings = socket.settings;
+    settings.metrics.framesReceived++;
+    // ws hands a socket's messages over as one Buffer (its binaryType is never changed).
+    settings.metrics.bytesReceived += (raw as Buffer).length;
     const parser = this.parser;
     let frame: unknown;
     if (parser !== undefined) {
       frame = parseWith(parser, raw, isBinary);
-      if (typeof frame === 'string') return refuseBad(socket, frame);
+      if (typeof frame === 'string') return refuseBad(socket, parserRefusalKind(frame), frame);
     } else {
       // The default JSON stays inline: it is every frame's path when the app brings no parser.
-      if (isBinary) return refuseBad(socket, BINARY_FRAME);
+      if (isBinary) return refuseBad(socket, BadFrame.Binary, BINARY_FRAME);
       try {
         frame = JSON.parse(raw.toString());
       } catch {
-        return refuseBad(socket, NOT_JSON);
+        return refuseBad(socket, BadFrame.NotJson, NOT_JSON);
       }
-      if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) return refuseBad(socket, NOT_AN_OBJECT);
+      if (typeof frame !== 'object' || frame === null || Array.isArray(frame))
+        return refuseBad(socket, BadFrame.NotAnObject, NOT_AN_OBJECT);
     }
     const { event, data, id, ack } = frame as Record<string, unknown>;
-    if (!isFrameId(id)) return refuseBad(socket, BAD_ID);
+    if (!isFrameId(id)) return refuseBad(socket, BadFrame.BadId, BAD_ID);
     if (event === undefined && ack !== undefined) {
       if (TRACING) trace('ack in: socket %s, ack %j', socket.id, ack);
-      if (!socket.server.answerAck(socket, ack, data)) refuseBad(socket, STRAY_ACK, id);
+      if (!socket.server.answerAck(socket, ack, data)) refuseBad(socket, BadFrame.StrayAck, STRAY_ACK, id);
       return;
     }
-    if (typeof event !== 'string') return refuseBad(socket, NO_EVENT, id);
+    if (typeof event !== 'string') return refuseBad(socket, BadFrame.NoEvent, NO_EVENT, id);
     if (TRACING) trace('frame in: socket %s, event %j, id %j', socket.id, event, id);
     const handler = handlerFor(socket, event);
-    if (handler === undefined) return refuseBad(socket, UNKNOWN_EVENT(event.slice(0, 100)), id);
+    if (handler === undefined) return refuseBad(socket, BadFrame.UnknownEvent, UNKNOWN_EVENT(event.slice(0, 100)), id);
     // A client that sends faster than its handlers finish is answered, not queued without end.
-    const { maxPendingFrames } = socket.settings;
-    if (socket.pendingFrames >= maxPendingFrames) return refuse(socket, TOO_MANY_PENDING(maxPendingFrames), id);
+    const { maxPendingFrames } = settings;
+    if (socket.pendingFrames >= maxPendingFrames) {
+      settings.metrics.badFrames[BadFrame.TooManyPending]++;
+      return refuse(socket, TOO_MANY_PENDING(maxPendingFrames), id);
+    }
     const transform = this.resultTransform!;
     // Only a frame with an `id` needs its context carried into Nest's exception filter, and
     // AsyncLocalStorage turns on promise hooks for the whole process once used: skip it otherwise.
@@ -138,6 +157,7 @@ function runHandler(
           // A reply JSON cannot write (a cycle, a BigInt, nesting deeper than the stack) is
           // answered, never thrown: rxjs would rethrow it where nothing catches it.
           logger.error(error);
+          socket.settings.metrics.badFrames[BadFrame.UnserialisableReply]++;
           frame = exceptionFrame(UNSERIALISABLE_REPLY(event), id);
         }
         writeMessage(socket, frame);

@@ -18,6 +18,7 @@ import { handshakeOf } from '../socket/handshake.js';
 import { RoomSocket, type DisconnectCallback, type DisconnectReason } from '../socket/room-socket.js';
 import type { SocketSettings } from '../socket/socket-settings.js';
 import { answerPing, negotiatedDeflate } from '../socket/write-path.js';
+import { BadFrame } from '../metrics/metric-labels.js';
 import { socketSettingsOf } from './adapter-settings.js';
 import { ConnectionSlots } from './connection-slots.js';
 import { bindHandlers } from './handler-table.js';
@@ -38,19 +39,31 @@ const APP_PORT = 0;
 
 const logger = new Logger('RoomsAdapter');
 
-function ignoreSocketError(): void {
+/** `ws`'s codes for the bad-input rows it handles itself, as bad-frame kinds. */
+const WS_ERROR_KINDS: Readonly<Record<string, number>> = {
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: BadFrame.TooLarge,
+  WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH: BadFrame.TooLarge,
+  WS_ERR_TOO_MANY_BUFFERED_PARTS: BadFrame.TooManyFragments,
+  WS_ERR_INVALID_UTF8: BadFrame.InvalidUtf8,
+};
+
+function countSocketError(this: WebSocket, error: Error & { code?: string }): void {
   // `ws` reports a client's protocol errors (bad UTF-8, an oversized frame) here and then closes
-  // the connection with the matching code; the close is what the app needs to know about.
+  // the connection with the matching code; the close is what the app needs to know about, so
+  // they are only counted.
+  const kind = error.code === undefined ? undefined : WS_ERROR_KINDS[error.code];
+  if (kind !== undefined) (this as RoomSocket).settings.metrics.badFrames[kind]++;
 }
 
 /** A socket's `close` listener (`this` is the socket): disconnecting -> leave -> disconnect. */
 function onClose(this: WebSocket): void {
   const socket = this as RoomSocket;
   if (socket.openReplies !== undefined) for (const reply of socket.openReplies) reply.unsubscribe();
-  // Discarded by closeClient before the app served it: no hook of any kind runs.
-  if (socket.gone) return;
   // Kept on the socket for Nest 11's `handleDisconnect`, which is not handed the reason (./nest11.ts).
   const reason: DisconnectReason = (socket.closeReason ??= 'transport close');
+  socket.settings.metrics.disconnected(reason);
+  // Discarded by closeClient before the app served it: no hook of any kind runs.
+  if (socket.gone) return;
   socket.server.closed(socket, reason, () => {
     const callbacks = socket.disconnectCallbacks;
     if (typeof callbacks === 'function') callbacks(reason);
@@ -82,8 +95,8 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
   private readonly heartbeat: Heartbeat;
   private readonly slots: ConnectionSlots | undefined;
   private readonly originAllowed: OriginPolicy | undefined;
-  /** What every socket of this adapter is held to (watermarks, pending frames, bad-frame budget). */
-  private readonly settings: SocketSettings;
+  /** What every socket of this adapter is held to (watermarks, pending frames, bad-frame budget), once the app's rooms are known. */
+  private settings: SocketSettings | undefined;
   private readonly messages: MessageRouter;
   private rooms: RoomsServer | undefined;
 
@@ -96,7 +109,6 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
       maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
       heartbeatInterval: options.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL,
     };
-    this.settings = socketSettingsOf(options);
     this.messages = new MessageRouter(options.messageParser);
     this.heartbeat = new Heartbeat(this.options.heartbeatInterval, this.servers);
     if (options.maxConnections !== undefined) this.slots = new ConnectionSlots(options.maxConnections);
@@ -108,6 +120,7 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
   /** Nest's call for each gateway `{port, path}`: a `ws` server routed by path on the app's HTTP server (port 0) or its own port. */
   create(port: number, options: GatewayOptions = {}): WebSocketServer {
     const rooms = this.resolveRooms();
+    this.settings ??= socketSettingsOf(this.options, rooms.counters);
     if (options.namespace !== undefined) throw new Error('RoomsAdapter does not support namespaces; use paths.');
     // Nest subscribes a gateway's handleDisconnect right after its server is created: the first
     // create() is the moment to give Nest 11 gateways the reason too.
@@ -161,6 +174,7 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
 
   /** Drops a client that connected before the app was ready: no hooks, it was never served. */
   closeClient(client: RoomSocket): void {
+    client.closeReason ??= 'server disconnect';
     client.server.dropUnserved(client);
     client.close(1013, 'server starting');
   }
@@ -221,14 +235,15 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
 
   private accept(rooms: RoomsServer, socket: RoomSocket, request: IncomingMessage): void {
     socket.handshake = handshakeOf(request);
-    socket.settings = this.settings;
+    const settings = (socket.settings = this.settings!);
+    settings.metrics.connectionsTotal++;
     socket.deflate = negotiatedDeflate(socket);
     // Nest 11's exception filter answers through `emit`, which ws only dispatches locally (./nest11.ts).
     if (isNest11()) socket.emit = emitWithExceptionFrames;
     socket.on('message', this.messages.listener);
     socket.on('ping', answerPing);
     socket.on('pong', markAlive);
-    socket.on('error', ignoreSocketError);
+    socket.on('error', countSocketError);
     socket.on('close', onClose); // ws emits it once; `once` would add a wrapper per socket
     const stale = rooms.recovery?.staleHolderFor(socket);
     if (stale !== undefined) dropStale(stale);

@@ -1,3 +1,5 @@
+import { Origin } from '../metrics/metric-labels.js';
+import type { RoomsMetrics } from '../metrics/rooms-metrics.js';
 import type { RoomMember, RoomRegistry } from '../registry/room-registry.js';
 import { writeEvent, type WritableSocket } from '../socket/write-path.js';
 import { AckDelivery, takePendingAck } from './ack-delivery.js';
@@ -34,12 +36,21 @@ export class LocalDelivery<S extends Recipient = Recipient> {
 
   constructor(
     private readonly registry: RoomRegistry<S>,
+    private readonly metrics: RoomsMetrics,
     private readonly recorder?: FrameRecorder,
   ) {}
 
-  /** The hot path: one encoded event written to every selected socket of this server (never held). */
-  deliver(target: Target, encoded: EncodedEvent, flags: WriteFlags): void {
-    this.registry.forEachTarget(target.r, target.x, (socket) => writeEvent(socket, encoded, flags));
+  /**
+   * The hot path: one encoded event written to every selected socket of this server (never held).
+   * What it wrote is counted once per broadcast, not per socket; `origin` is `Origin` in
+   * metrics/metric-labels.ts.
+   */
+  deliver(target: Target, encoded: EncodedEvent, flags: WriteFlags, origin: number = Origin.Local): void {
+    let written = 0;
+    this.registry.forEachTarget(target.r, target.x, (socket) => {
+      if (writeEvent(socket, encoded, flags)) written++;
+    });
+    this.counted(origin, written, encoded.payload.length);
   }
 
   /** Whether a broadcast with these flags is held for recovery: then it is framed by `deliverPayload`, with its offset. */
@@ -51,27 +62,38 @@ export class LocalDelivery<S extends Recipient = Recipient> {
    * A serialised event (this server's broadcast, or another server's payload), framed once here:
    * with recovery on, under this server's next offset, and held.
    */
-  deliverPayload(target: Target, payload: Buffer, flags: WriteFlags): void {
+  deliverPayload(target: Target, payload: Buffer, flags: WriteFlags, origin: number = Origin.Local): void {
     const recorder = this.recorder;
-    if (recorder === undefined || flags.volatile) return this.deliver(target, encodePayload(payload), flags);
+    if (recorder === undefined || flags.volatile) return this.deliver(target, encodePayload(payload), flags, origin);
+    let written = 0;
     if (recorder.recordsAll) {
       const held = recorder.record(target, payload);
-      this.registry.forEachTarget(target.r, target.x, (socket) => writeEvent(socket, held, flags));
-      return;
+      this.registry.forEachTarget(target.r, target.x, (socket) => {
+        if (writeEvent(socket, held, flags)) written++;
+      });
+    } else {
+      // Nobody waits: a frame that reaches no socket here can be missed by nobody, so it is kept
+      // (and given an offset) only once it has a recipient.
+      let held: EncodedEvent | undefined;
+      this.registry.forEachTarget(target.r, target.x, (socket) => {
+        if (writeEvent(socket, (held ??= recorder.record(target, payload)), flags)) written++;
+      });
     }
-    // Nobody waits: a frame that reaches no socket here can be missed by nobody, so it is kept
-    // (and given an offset) only once it has a recipient.
-    let held: EncodedEvent | undefined;
-    this.registry.forEachTarget(target.r, target.x, (socket) =>
-      writeEvent(socket, (held ??= recorder.record(target, payload)), flags),
-    );
+    this.counted(origin, written, payload.length);
   }
 
   /**
    * Writes an ack-carrying event to the selected sockets; each one's answer goes to `sink`. The
    * caller releases the returned delivery once it stops waiting, or the entries would stay.
    */
-  deliverWithAck(target: Target, encoded: EncodedEvent, flags: WriteFlags, ack: number, sink: AckSink): AckDelivery {
+  deliverWithAck(
+    target: Target,
+    encoded: EncodedEvent,
+    flags: WriteFlags,
+    ack: number,
+    sink: AckSink,
+    origin: number = Origin.Local,
+  ): AckDelivery {
     const sent = this.registry.select(target.r, target.x);
     let count = 0;
     for (const socket of sent) {
@@ -80,7 +102,16 @@ export class LocalDelivery<S extends Recipient = Recipient> {
       sent[count++] = socket;
     }
     sent.length = count;
+    this.counted(origin, count, encoded.payload.length);
     return new AckDelivery(sent, ack, sink);
+  }
+
+  /** One broadcast of `origin`, written to `written` sockets, `bytes` of payload each. */
+  private counted(origin: number, written: number, bytes: number): void {
+    const metrics = this.metrics;
+    metrics.broadcasts[origin]++;
+    metrics.framesSent += written;
+    metrics.bytesSent += written * bytes;
   }
 
   /** The number the next `emitWithAck` of this server carries. */
@@ -108,8 +139,10 @@ export class LocalDelivery<S extends Recipient = Recipient> {
   sendTo(socket: S, event: string, data: unknown): void {
     const encoded = encodeEvent(event, data);
     const recorder = this.recorder;
-    if (recorder === undefined) writeEvent(socket, encoded, SEND_FLAGS);
-    else writeEvent(socket, recorder.record({ r: [socket.id], x: [] }, encoded.payload), SEND_FLAGS);
+    const framed = recorder === undefined ? encoded : recorder.record({ r: [socket.id], x: [] }, encoded.payload);
+    if (!writeEvent(socket, framed, SEND_FLAGS)) return;
+    this.metrics.framesSent++;
+    this.metrics.bytesSent += encoded.payload.length;
   }
 
   /** The selected sockets, as an array that is safe to act on (user code may run per socket). */

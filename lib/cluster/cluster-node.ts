@@ -1,9 +1,11 @@
 import { Logger } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import type { AckCollector } from '../broadcast/ack-collector.js';
 import type { AckSink } from '../broadcast/ack-sink.js';
 import type { AckDelivery } from '../broadcast/ack-delivery.js';
 import { encodePayload, type EncodedEvent, type WriteFlags } from '../broadcast/frame.js';
+import { RoomsMetrics } from '../metrics/rooms-metrics.js';
 import { RoomsError } from '../rooms.error.js';
 import { trace, TRACING } from '../rooms.trace.js';
 import { BROKER_DOWN } from '../rooms.messages.js';
@@ -80,6 +82,7 @@ export class ClusterNode
   constructor(
     readonly broker: Broker,
     private readonly local: LocalServer,
+    private readonly metrics = new RoomsMetrics(),
   ) {
     super();
   }
@@ -118,6 +121,16 @@ export class ClusterNode
   /** The servers this one currently counts as alive (itself excluded). */
   get peerIds(): string[] {
     return [...this.peers.keys()];
+  }
+
+  /** How many servers this one counts as alive (itself excluded). */
+  get peerCount(): number {
+    return this.peers.size;
+  }
+
+  /** Whether the broker is connected now. */
+  get brokerUp(): boolean {
+    return this.connection?.up ?? false;
   }
 
   // ---- room channels ---------------------------------------------------------------------------
@@ -213,7 +226,11 @@ export class ClusterNode
     if (!this.connection.up) throw new RoomsError(BROKER_DOWN);
     if (this.peers.size === 0) return [];
     const q = ++this.requestSequence;
-    const request = new ClusterRequest(this.peers.keys(), timeoutMs, () => this.requests.delete(q));
+    const started = performance.now();
+    const request = new ClusterRequest(this.peers.keys(), timeoutMs, () => {
+      this.requests.delete(q);
+      this.metrics.requestFinished(kind, (performance.now() - started) / 1000);
+    });
     this.requests.set(q, request);
     const message = encodeMessage({ t: MessageType.Request, n: this.id, q, k: kind, a: args, ...target });
     if (TRACING) traceOut(ALL, message);

@@ -47,6 +47,8 @@ export class RoomRegistry<M extends RoomMember> extends EventEmitter<RoomEvents>
   private readonly members = new Map<string, M>();
   private readonly spareSets: Set<M>[] = [];
   private selectionEpoch = 0;
+  /** Rooms named by a member's id: what `namedRoomCount` leaves out (as `roomNames` does). */
+  private idRooms = 0;
   /** Whether anyone listens to the room events: joins and leaves are hot enough to skip emitting. */
   private watched = false;
 
@@ -70,12 +72,19 @@ export class RoomRegistry<M extends RoomMember> extends EventEmitter<RoomEvents>
     return this.rooms.has(room);
   }
 
+  /** How many rooms `roomNames()` would return, without building it. */
+  get namedRoomCount(): number {
+    return this.rooms.size - this.idRooms;
+  }
+
   getMember(id: string): M | undefined {
     return this.members.get(id);
   }
 
   /** Registers a member and puts it in the room named by its id. */
   add(member: M): void {
+    // A room named by the id already (server code put someone there first) turns into an id room.
+    if (this.rooms.has(member.id)) this.idRooms++;
     this.members.set(member.id, member);
     this.joinRoom(member, member.id);
   }
@@ -83,6 +92,8 @@ export class RoomRegistry<M extends RoomMember> extends EventEmitter<RoomEvents>
   /** Takes a member out of every room, its own included, and forgets it. */
   remove(member: M): void {
     for (const room of member.roomSet) this.leaveRoom(member, room);
+    // Its id room, if others are still in it, is an ordinary room from now on.
+    if (this.rooms.has(member.id)) this.idRooms--;
     this.members.delete(member.id);
   }
 
@@ -102,6 +113,7 @@ export class RoomRegistry<M extends RoomMember> extends EventEmitter<RoomEvents>
     const members = this.rooms.get(room);
     if (members === undefined) {
       this.rooms.set(room, member);
+      if (this.members.has(room)) this.idRooms++;
       this.lifecycle?.roomCreated(room);
       if (this.watched) this.emit('create-room', room);
     } else if (members instanceof Set) {
@@ -127,6 +139,7 @@ export class RoomRegistry<M extends RoomMember> extends EventEmitter<RoomEvents>
     if (this.watched) this.emit('leave-room', room, member.id);
     if (!empty) return;
     this.rooms.delete(room);
+    if (this.members.has(room)) this.idRooms--;
     this.lifecycle?.roomDeleted(room);
     if (this.watched) this.emit('delete-room', room);
   }

@@ -1,4 +1,5 @@
 import type { WriteLimits } from '../broadcast/frame.js';
+import { UNCOUNTED, type RoomsMetrics } from '../metrics/rooms-metrics.js';
 import {
   DEFAULT_BAD_FRAME_WINDOW,
   DEFAULT_HIGH_WATERMARK,
@@ -23,6 +24,8 @@ export interface SocketSettings {
   /** Frames of one socket whose handlers may run at once. */
   readonly maxPendingFrames: number;
   readonly badFrames: BadFrameBudget;
+  /** The app's counters (the one mutable thing reached from here, never frozen). */
+  readonly metrics: RoomsMetrics;
 }
 
 /** Freezes settings all the way down: nothing may change them once sockets share them. */
@@ -37,4 +40,5 @@ export const DEFAULT_SOCKET_SETTINGS: SocketSettings = frozenSettings({
   writeLimits: { low: DEFAULT_LOW_WATERMARK, high: DEFAULT_HIGH_WATERMARK },
   maxPendingFrames: DEFAULT_MAX_PENDING_FRAMES,
   badFrames: { max: DEFAULT_MAX_BAD_FRAMES, windowMs: DEFAULT_BAD_FRAME_WINDOW },
+  metrics: UNCOUNTED,
 });

@@ -1,5 +1,6 @@
 import { WebSocket } from 'ws';
 import type { EncodedEvent, WriteFlags } from '../broadcast/frame.js';
+import { Drop } from '../metrics/metric-labels.js';
 import { SLOW_CONSUMER_GRACE } from '../rooms.constants.js';
 import { NOT_OPEN, SLOW_CONSUMER } from '../rooms.messages.js';
 import type { DisconnectReason } from './disconnect-reason.js';
@@ -68,12 +69,17 @@ export function closeWithGrace(socket: WritableSocket, code: number, reason: str
 
 /** A socket that does not read what it is sent would make the server buffer without end: 1013. */
 function shedSlowConsumer(socket: WritableSocket): void {
+  socket.settings.metrics.dropped[Drop.SlowConsumer]++;
   closeWithGrace(socket, 1013, SLOW_CONSUMER);
 }
 
 /** Whether the socket is open and may take another frame; past the high watermark it is shed. */
 function mayWrite(socket: WritableSocket): boolean {
-  if (socket.readyState !== WebSocket.OPEN) return false;
+  return socket.readyState === WebSocket.OPEN && underHighWatermark(socket);
+}
+
+/** Whether an open socket may take another frame; past the high watermark it is shed. */
+function underHighWatermark(socket: WritableSocket): boolean {
   if (unsentBytes(socket) <= socket.settings.writeLimits.high) return true;
   shedSlowConsumer(socket);
   return false;
@@ -83,14 +89,17 @@ function mayWrite(socket: WritableSocket): boolean {
  * Writes an encoded event to one socket: the broadcast hot path. Most sockets get the pre-built
  * frame in one write; a socket that asked for compression, or whose `ws` sender is still busy
  * with an earlier message (so writing past it would reorder frames), goes through `ws.send` with
- * the shared JSON bytes. Returns whether the event was handed to the socket.
+ * the shared JSON bytes. Returns whether the event was handed to the socket; what it sent, the
+ * caller counts (once per broadcast), what it dropped is counted here.
  */
 export function writeEvent(socket: WritableSocket, encoded: EncodedEvent, flags: WriteFlags): boolean {
-  if (socket.readyState !== WebSocket.OPEN) return false;
   const internals = socket as unknown as WsInternals;
   const transport = internals._socket;
   const sender = internals._sender;
-  if (transport === null || sender === null) return false;
+  if (socket.readyState !== WebSocket.OPEN || transport === null || sender === null) {
+    socket.settings.metrics.dropped[Drop.NotOpen]++;
+    return false;
+  }
   const unsent = transport.writableLength + sender._bufferedBytes;
   const limits = socket.settings.writeLimits;
   if (unsent > limits.high) {
@@ -98,7 +107,10 @@ export function writeEvent(socket: WritableSocket, encoded: EncodedEvent, flags:
     return false;
   }
   const busy = senderBusy(sender);
-  if (flags.volatile && (busy || unsent > limits.low)) return false;
+  if (flags.volatile && (busy || unsent > limits.low)) {
+    socket.settings.metrics.dropped[Drop.Volatile]++;
+    return false;
+  }
   if (busy || (socket.deflate && flags.compress)) {
     wsSend.call(socket, encoded.payload, { binary: false, compress: flags.compress });
     return true;
@@ -115,9 +127,24 @@ export function writeEvent(socket: WritableSocket, encoded: EncodedEvent, flags:
  */
 export function writeMessage(socket: WritableSocket, data: unknown, ...rest: unknown[]): void {
   // CONNECTING: `ws` throws, as it should.
-  if (socket.readyState === WebSocket.CONNECTING || mayWrite(socket)) return wsSend.call(socket, data, ...rest);
+  if (socket.readyState === WebSocket.CONNECTING) return wsSend.call(socket, data, ...rest);
+  const metrics = socket.settings.metrics;
+  if (socket.readyState !== WebSocket.OPEN) metrics.dropped[Drop.NotOpen]++;
+  else if (underHighWatermark(socket)) {
+    metrics.framesSent++;
+    metrics.bytesSent += byteLengthOf(data);
+    return wsSend.call(socket, data, ...rest);
+  }
   const callback = rest.find((arg) => typeof arg === 'function') as ((error: Error) => void) | undefined;
   if (callback !== undefined) process.nextTick(callback, new Error(NOT_OPEN));
+}
+
+/** The payload size of what `ws.send` takes (a string, a Buffer, any ArrayBuffer view, a Blob). */
+function byteLengthOf(data: unknown): number {
+  if (typeof data === 'string') return Buffer.byteLength(data);
+  if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return data.byteLength;
+  if (data instanceof Blob) return data.size;
+  return 0;
 }
 
 /** A heartbeat ping, under the same watermark as every other frame. */

@@ -72,8 +72,13 @@ export const REQUEST_BUCKETS: readonly number[] = Object.freeze([
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ]);
 
+/** Why a socket went away, as a label value: `'transport_close'`, `'server_disconnect'`, `'server_shutting_down'`, `'ping_timeout'`. */
 export type DisconnectReasonLabel = (typeof DISCONNECT_REASONS)[number];
+/** Where a broadcast came from: `'local'` (emitted here) or `'remote'` (another server's). */
 export type BroadcastOriginLabel = (typeof BROADCAST_ORIGINS)[number];
+/** Why a message was not written: `'volatile'`, `'slow_consumer'`, `'not_open'`. */
 export type DropReasonLabel = (typeof DROP_REASONS)[number];
+/** Which row of the bad-input table a client's input was (`'not_json'`, `'unknown_event'`, ...). */
 export type BadFrameKind = (typeof BAD_FRAME_KINDS)[number];
+/** A cluster request's kind: `'fetch'`, `'count'`, `'rooms'`, `'join'`, `'leave'`, `'disconnect'`, `'server_event'`. */
 export type RequestKindLabel = (typeof REQUEST_KINDS)[number];

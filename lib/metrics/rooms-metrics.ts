@@ -35,6 +35,7 @@ export interface RoomsMetricsSnapshot {
   readonly connections: number;
   /** Sockets accepted since start. */
   readonly connectionsTotal: number;
+  /** Sockets that went away, by why. */
   readonly disconnections: Record<DisconnectReasonLabel, number>;
   /** Rooms with a member here, the sockets' own id rooms left out. */
   readonly rooms: number;

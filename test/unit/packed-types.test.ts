@@ -99,6 +99,13 @@ const TYPE_EXPORTS = [
   'DefaultEvents',
   'EventName',
   'EventArgs',
+  'RoomsMetricsSnapshot',
+  'HistogramSnapshot',
+  'DisconnectReasonLabel',
+  'BroadcastOriginLabel',
+  'DropReasonLabel',
+  'BadFrameKind',
+  'RequestKindLabel',
 ];
 
 /** The types among them that need type arguments. */
@@ -128,6 +135,10 @@ import { RedisBroker, type RedisBrokerOptions } from 'nestjs-rooms/redis';
 import { RoomsEmitter, type RoomsEmitterOptions, type EmitterOperator } from 'nestjs-rooms/emitter';
 import { NatsBroker, type NatsBrokerOptions } from 'nestjs-rooms/nats';
 import { PostgresBroker, type PostgresBrokerOptions } from 'nestjs-rooms/postgres';
+import { registerRoomsMetrics, type RoomsMetricsSource } from 'nestjs-rooms/prometheus';
+import { observeRoomsMetrics } from 'nestjs-rooms/otel';
+import { Registry } from 'prom-client';
+import { metrics } from '@opentelemetry/api';
 
 export const values = [${VALUE_EXPORTS.join(', ')}, RedisBroker, RoomsEmitter, NatsBroker, PostgresBroker] as const;
 export type Types = [${TYPE_EXPORTS.map((name) => GENERIC_ARGS[name] ?? name).join(', ')}, RedisBrokerOptions, RoomsEmitterOptions, NatsBrokerOptions, PostgresBrokerOptions];
@@ -141,6 +152,13 @@ export async function worker(emitter: RoomsEmitter<{ done: { id: number } }>): P
   void new EmitterOperator();
   await emitter.serverSideEmit('cleared', 1);
   return operator;
+}
+
+export function exported(rooms: RoomService): Array<() => void> {
+  const source: RoomsMetricsSource = rooms;
+  const snapshot: RoomsMetricsSnapshot = rooms.metrics();
+  void snapshot.dropped.slow_consumer;
+  return [registerRoomsMetrics(new Registry(), source), observeRoomsMetrics(metrics.getMeter('app'), rooms)];
 }
 
 export async function handler(socket: RoomSocket, rooms: RoomService): Promise<RemoteSocket[]> {
@@ -263,6 +281,8 @@ describe('the published types', () => {
       'dist/emitter/index.d.ts',
       'dist/nats/index.d.ts',
       'dist/postgres/index.d.ts',
+      'dist/prometheus/index.d.ts',
+      'dist/otel/index.d.ts',
     ]) {
       assert.ok(declarations.includes(entry), `${entry} is packed`);
     }

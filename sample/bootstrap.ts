@@ -24,12 +24,15 @@ export function fromThisSite(origin: string | undefined, request: IncomingMessag
   return URL.canParse(origin) && new URL(origin).host === request.headers.host;
 }
 
-/** The sample app, wired as any user's app would be: the module, the rooms adapter and the page. */
+/**
+ * The sample app, wired as any user's app would be: the module, the rooms adapter and the page.
+ * `metrics: false` leaves its rooms off `GET /metrics`, for a second app in one process.
+ */
 export async function createSampleApp(
-  options: NestApplicationOptions & { broker?: Broker } = {},
+  options: NestApplicationOptions & { broker?: Broker; metrics?: boolean } = {},
 ): Promise<NestExpressApplication> {
-  const { broker, ...nestOptions } = options;
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.withBroker(broker), nestOptions);
+  const { broker, metrics, ...nestOptions } = options;
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.withBroker(broker, metrics), nestOptions);
   app.useWebSocketAdapter(new RoomsAdapter(app, { allowedOrigins: fromThisSite }));
   app.useStaticAssets(publicDir);
   app.enableShutdownHooks();

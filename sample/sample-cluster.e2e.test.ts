@@ -17,7 +17,8 @@ before(async () => {
   redis = await RedisProcess.start();
   for (let i = 0; i < 2; i++) {
     const broker = new RedisBroker({ url: redis.url, heartbeatInterval: 200, heartbeatTimeout: 1000 });
-    const app = await createSampleApp({ logger: false, broker });
+    // One process, one global metrics registry: the first app's rooms only.
+    const app = await createSampleApp({ logger: false, broker, metrics: i === 0 });
     await app.listen(0, '127.0.0.1');
     apps.push(app);
     ports.push((app.getHttpServer().address() as { port: number }).port);

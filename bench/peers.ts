@@ -30,6 +30,15 @@ export const PEERS: readonly PeerInfo[] = [
     rooms: true,
     redis: false,
   },
+  // The same server with the Prometheus collector registered and scraped once a second: fan-out only.
+  {
+    name: 'nestjs-rooms-metrics',
+    script: 'nestjs-rooms-metrics',
+    protocol: 'ws',
+    reply: true,
+    rooms: false,
+    redis: false,
+  },
 ];
 
 export const SUBJECT = 'nestjs-rooms';

@@ -2,8 +2,10 @@ import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MessageBody, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
+import { Registry } from 'prom-client';
 import type { Server } from 'ws';
 import { JoinRoom, RoomService, RoomsAdapter, RoomsModule, RoomSocket } from '../../lib/index.js';
+import { registerRoomsMetrics } from '../../lib/prometheus/index.js';
 import { RedisBroker } from '../../lib/redis/index.js';
 import { runServer } from './harness.js';
 import type { Peer, WsTransport } from './peer.js';
@@ -42,6 +44,14 @@ const app = await NestFactory.create(BenchModule, { logger: false });
 app.useWebSocketAdapter(new RoomsAdapter(app));
 const rooms = app.get(RoomService);
 const gateway = app.get(BenchGateway);
+
+/** Set by ./nestjs-rooms-metrics.ts: the Prometheus collector on, scraped once a second as Prometheus would. */
+const SCRAPE_INTERVAL = 1000;
+if (process.env.BENCH_METRICS === '1') {
+  const registry = new Registry();
+  registerRoomsMetrics(registry, rooms);
+  setInterval(() => void registry.metrics(), SCRAPE_INTERVAL).unref();
+}
 
 const peer: Peer = {
   path: '/ws',

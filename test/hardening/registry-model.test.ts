@@ -216,6 +216,8 @@ async function checkInvariants(model: Model, real: Real): Promise<void> {
   assert.equal(registry.roomCount, rooms.size, 'rooms in the registry');
   const named = [...rooms.keys()].filter((room) => !model.sockets.has(room)).sort();
   assert.deepEqual([...registry.roomNames()].sort(), named, 'roomNames()');
+  assert.equal(registry.namedRoomCount, named.length, 'namedRoomCount (the rooms gauge)');
+  assert.equal(real.app.rooms.metrics().rooms, named.length, 'rooms.metrics().rooms');
   assert.deepEqual([...(await real.app.rooms.allRooms())].sort(), named, 'allRooms()');
   assert.equal(await real.app.rooms.count(), model.sockets.size, 'count()');
 }

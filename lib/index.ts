@@ -37,4 +37,5 @@ export type {
   DropReasonLabel,
   BadFrameKind,
   RequestKindLabel,
+  RecoveryResultLabel,
 } from './metrics/metric-labels.js';

@@ -66,20 +66,14 @@ export class LocalDelivery<S extends Recipient = Recipient> {
     const recorder = this.recorder;
     if (recorder === undefined || flags.volatile) return this.deliver(target, encodePayload(payload), flags, origin);
     let written = 0;
-    if (recorder.recordsAll) {
-      const held = recorder.record(target, payload);
-      this.registry.forEachTarget(target.r, target.x, (socket) => {
-        if (writeEvent(socket, held, flags)) written++;
-      });
-    } else {
-      // Nobody waits: a frame that reaches no socket here can be missed by nobody, so it is kept
-      // (and given an offset) only once it has a recipient.
-      let held: EncodedEvent | undefined;
-      this.registry.forEachTarget(target.r, target.x, (socket) => {
-        if (writeEvent(socket, (held ??= recorder.record(target, payload)), flags)) written++;
-      });
-    }
-    this.counted(origin, written, payload.length);
+    // Nobody waits: a frame that reaches no socket here can be missed by nobody, so it is kept
+    // (and given an offset) only once it has a recipient.
+    let held = recorder.recordsAll ? recorder.record(target, payload) : undefined;
+    this.registry.forEachTarget(target.r, target.x, (socket) => {
+      if (writeEvent(socket, (held ??= recorder.record(target, payload)), flags)) written++;
+    });
+    // The bytes written are the framed ones, offset included.
+    this.counted(origin, written, held === undefined ? 0 : held.payload.length);
   }
 
   /**
@@ -142,7 +136,7 @@ export class LocalDelivery<S extends Recipient = Recipient> {
     const framed = recorder === undefined ? encoded : recorder.record({ r: [socket.id], x: [] }, encoded.payload);
     if (!writeEvent(socket, framed, SEND_FLAGS)) return;
     this.metrics.framesSent++;
-    this.metrics.bytesSent += encoded.payload.length;
+    this.metrics.bytesSent += framed.payload.length;
   }
 
   /** The selected sockets, as an array that is safe to act on (user code may run per socket). */

@@ -64,6 +64,12 @@ export const BadFrame = {
   InvalidUtf8: 15,
 } as const;
 
+/** `result` of `recoveries`: a reconnect that asked for its session, by what it got. */
+export const RECOVERY_RESULTS = ['recovered', 'unknown_session', 'too_far_behind'] as const;
+
+/** @internal Positions in {@link RECOVERY_RESULTS}. */
+export const Recovery = { Recovered: 0, UnknownSession: 1, TooFarBehind: 2 } as const;
+
 /** `kind` of `cluster_request_seconds`: the cluster-wide operations, snake_case. */
 export const REQUEST_KINDS = ['fetch', 'count', 'rooms', 'join', 'leave', 'disconnect', 'server_event'] as const;
 
@@ -80,5 +86,7 @@ export type BroadcastOriginLabel = (typeof BROADCAST_ORIGINS)[number];
 export type DropReasonLabel = (typeof DROP_REASONS)[number];
 /** Which row of the bad-input table a client's input was (`'not_json'`, `'unknown_event'`, ...). */
 export type BadFrameKind = (typeof BAD_FRAME_KINDS)[number];
+/** What a reconnect asking for its session got: `'recovered'`, `'unknown_session'`, `'too_far_behind'`. */
+export type RecoveryResultLabel = (typeof RECOVERY_RESULTS)[number];
 /** A cluster request's kind: `'fetch'`, `'count'`, `'rooms'`, `'join'`, `'leave'`, `'disconnect'`, `'server_event'`. */
 export type RequestKindLabel = (typeof REQUEST_KINDS)[number];

@@ -3,6 +3,7 @@ import {
   BROADCAST_ORIGINS,
   DISCONNECT_REASONS,
   DROP_REASONS,
+  RECOVERY_RESULTS,
   REQUEST_KINDS,
 } from './metric-labels.js';
 import type { HistogramSnapshot, RoomsMetricsSnapshot } from './rooms-metrics.js';
@@ -83,6 +84,16 @@ export const SCALAR_METRICS: readonly ScalarMetric[] = [
     name: 'kind',
     values: BAD_FRAME_KINDS,
   }),
+  scalar(
+    'recoveries_total',
+    'counter',
+    'Reconnects that asked for their session, by what they got.',
+    (s) => s.recoveries,
+    {
+      name: 'result',
+      values: RECOVERY_RESULTS,
+    },
+  ),
   scalar('cluster_servers', 'gauge', 'Live servers of the cluster, this one included.', (s) => s.clusterServers),
   scalar('broker_up', 'gauge', '1 while the broker is connected, else 0.', (s) => s.brokerUp),
 ];

@@ -5,12 +5,14 @@ import {
   BROADCAST_ORIGINS,
   DISCONNECT_REASONS,
   DROP_REASONS,
+  RECOVERY_RESULTS,
   REQUEST_BUCKETS,
   REQUEST_KINDS,
   type BadFrameKind,
   type BroadcastOriginLabel,
   type DisconnectReasonLabel,
   type DropReasonLabel,
+  type RecoveryResultLabel,
   type RequestKindLabel,
 } from './metric-labels.js';
 
@@ -53,6 +55,8 @@ export interface RoomsMetricsSnapshot {
   readonly dropped: Record<DropReasonLabel, number>;
   /** Bad input from clients, by row of the bad-input table. */
   readonly badFrames: Record<BadFrameKind, number>;
+  /** Reconnects that asked for their session (connection recovery), by what they got. */
+  readonly recoveries: Record<RecoveryResultLabel, number>;
   /** Live servers of the cluster, this one included. */
   readonly clusterServers: number;
   /** 1 while the broker is connected, else 0. */
@@ -108,6 +112,7 @@ export class RoomsMetrics {
   readonly broadcasts = zeros(BROADCAST_ORIGINS.length);
   readonly dropped = zeros(DROP_REASONS.length);
   readonly badFrames = zeros(BAD_FRAME_KINDS.length);
+  readonly recoveries = zeros(RECOVERY_RESULTS.length);
   /** Per request kind, observations per bucket (not cumulative), the last slot past every bound. */
   private readonly requestBuckets = REQUEST_KINDS.map(() => zeros(REQUEST_BUCKETS.length + 1));
   private readonly requestSums = zeros(REQUEST_KINDS.length);
@@ -148,6 +153,7 @@ export class RoomsMetrics {
       broadcasts: keyed(BROADCAST_ORIGINS, this.broadcasts),
       dropped: keyed(DROP_REASONS, this.dropped),
       badFrames: keyed(BAD_FRAME_KINDS, this.badFrames),
+      recoveries: keyed(RECOVERY_RESULTS, this.recoveries),
       clusterServers: gauges.clusterServers,
       brokerUp: gauges.brokerUp ? 1 : 0,
       clusterRequestSeconds: histograms,

@@ -3,6 +3,7 @@ import type { WireEntry } from '../cluster/cluster-messages.js';
 import type { EncodedEvent, WriteFlags } from '../broadcast/frame.js';
 import type { FrameRecorder } from '../broadcast/local-delivery.js';
 import type { Target } from '../broadcast/target.js';
+import { Recovery } from '../metrics/metric-labels.js';
 import type { RoomSocket } from '../socket/room-socket.js';
 import { writeEvent, writeMessage } from '../socket/write-path.js';
 import { HeldFrames } from './held-frames.js';
@@ -31,6 +32,12 @@ export interface WaitingSession {
 export type Claim =
   | { readonly session: WaitingSession; readonly offset: number }
   | { readonly session?: undefined; readonly reason?: RecoveryReason };
+
+/** A refusal's `recoveries` result (`Recovery` in metrics/metric-labels.ts). */
+const RESULTS: Record<RecoveryReason, number> = {
+  'unknown session': Recovery.UnknownSession,
+  'too far behind': Recovery.TooFarBehind,
+};
 
 /** How replayed frames are written: never dropped (volatile frames are not held). */
 const REPLAY_FLAGS: WriteFlags = { volatile: false, compress: true };
@@ -175,11 +182,18 @@ export class ConnectionRecovery implements FrameRecorder {
     socket.recoveryFloor = session === undefined ? this.frames.lastSeq : claim.offset;
     const reason = session === undefined ? claim.reason : undefined;
     writeMessage(socket, sessionFrame(socket.id, token, session !== undefined, reason));
-    if (session === undefined) return;
+    const metrics = socket.settings.metrics;
+    if (session === undefined) {
+      if (reason !== undefined) metrics.recoveries[RESULTS[reason]]++;
+      return;
+    }
+    metrics.recoveries[Recovery.Recovered]++;
     this.rooms.release(session.rooms);
     const rooms = socket.roomSet;
     this.frames.forEachAfter(claim.offset, (frame) => {
-      if (targets(frame.target, rooms)) writeEvent(socket, frame.encoded, REPLAY_FLAGS);
+      if (!targets(frame.target, rooms) || !writeEvent(socket, frame.encoded, REPLAY_FLAGS)) return;
+      metrics.framesSent++;
+      metrics.bytesSent += frame.encoded.payload.length;
     });
   }
 

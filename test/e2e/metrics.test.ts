@@ -9,7 +9,9 @@ import type { RoomsAdapterOptions, RoomsMetricsSnapshot } from '../../lib/index.
 import { BAD_FRAME_KINDS } from '../../lib/metrics/metric-labels.js';
 import { startApp, type TestApp } from '../support/app.js';
 import { TestClient } from '../support/client.js';
+import { HookRecorder } from '../support/hook-recorder.js';
 import { metricsDelta, MetricsGateway, MetricsModule } from '../support/metrics.fixture.js';
+import { RecoveringClient, recoveryModule } from '../support/recovery.fixture.js';
 import { eventually, nextTurn } from '../support/timing.js';
 
 /** A client whose transport errors (the server closing it) are expected. */
@@ -353,5 +355,69 @@ describe('bad frames, one kind per row of the bad-input table', () => {
       'parser_not_an_event',
     ];
     assert.deepEqual([...tested].sort(), [...BAD_FRAME_KINDS].sort());
+  });
+});
+
+describe('recoveries, by result', () => {
+  it('counts a recovered session, an unknown one and one too far behind; a connection that asks for none counts nothing', async () => {
+    const app = await startApp(recoveryModule({ maxBufferedBytes: 8192 }));
+    const url = app.url('/recovery');
+    const recorder = app.app.get(HookRecorder);
+    const before = app.rooms.metrics();
+    const recoveries = () => metricsDelta(before, app.rooms.metrics());
+    const pick = (delta: Record<string, number>) =>
+      Object.fromEntries(Object.entries(delta).filter(([key]) => key.startsWith('recoveries.')));
+
+    const first = await RecoveringClient.connect(url);
+    await first.until('welcome');
+    assert.deepEqual(pick(recoveries()), {}, 'a fresh connection is no recovery');
+    await first.client.request('join', { room: 'back' });
+    first.drop();
+    await recorder.wait('handleDisconnect', first.session.id);
+    app.rooms.to('back').emit('missed', 1);
+    const second = await first.reconnect(url);
+    assert.equal(second.session.recovered, true);
+    assert.deepEqual((await second.next()).event, 'missed');
+    assert.deepEqual(pick(recoveries()), { 'recoveries.recovered': 1 });
+
+    const unknown = await RecoveringClient.connect(url, { token: 'not-a-token' });
+    assert.equal(unknown.session.reason, 'unknown session');
+    assert.deepEqual(pick(recoveries()), { 'recoveries.recovered': 1, 'recoveries.unknown_session': 1 });
+
+    const behind = await RecoveringClient.connect(url);
+    await behind.until('welcome');
+    await behind.client.request('join', { room: 'big' });
+    behind.drop();
+    await recorder.wait('handleDisconnect', behind.session.id);
+    for (let i = 0; i < 100; i++) app.rooms.to('big').emit('bulk', 'x'.repeat(200));
+    const third = await behind.reconnect(url);
+    assert.equal(third.session.reason, 'too far behind');
+    assert.deepEqual(pick(recoveries()), {
+      'recoveries.recovered': 1,
+      'recoveries.unknown_session': 1,
+      'recoveries.too_far_behind': 1,
+    });
+    await Promise.all([second.close(), unknown.close(), third.close()]);
+    await app.close();
+  });
+
+  it('counts the frames a recovered socket is replayed, with the bytes it got', async () => {
+    const app = await startApp(recoveryModule({}));
+    const url = app.url('/recovery');
+    const first = await RecoveringClient.connect(url);
+    await first.until('welcome');
+    await first.client.request('join', { room: 'replay' });
+    first.drop();
+    await app.app.get(HookRecorder).wait('handleDisconnect', first.session.id);
+    for (let n = 0; n < 3; n++) app.rooms.to('replay').emit('missed', n);
+    const before = app.rooms.metrics();
+    const second = await first.reconnect(url);
+    const { before: replayed } = await second.until('welcome');
+    const delta = metricsDelta(before, app.rooms.metrics());
+    // The session frame, three replayed frames and the gateway's welcome.
+    assert.equal(replayed.filter((frame) => frame.event === 'missed').length, 3);
+    assert.equal(delta.framesSent, 5);
+    await second.close();
+    await app.close();
   });
 });

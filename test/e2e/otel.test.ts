@@ -40,6 +40,7 @@ const EXPECTED: Array<[name: string, kind: 'gauge' | 'counter']> = [
   ['nestjs_rooms.broadcasts', 'counter'],
   ['nestjs_rooms.dropped', 'counter'],
   ['nestjs_rooms.bad_frames', 'counter'],
+  ['nestjs_rooms.recoveries', 'counter'],
   ['nestjs_rooms.cluster_servers', 'gauge'],
   ['nestjs_rooms.broker_up', 'gauge'],
 ];

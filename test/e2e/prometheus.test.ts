@@ -11,6 +11,7 @@ import {
   BROADCAST_ORIGINS,
   DISCONNECT_REASONS,
   DROP_REASONS,
+  RECOVERY_RESULTS,
   REQUEST_BUCKETS,
   REQUEST_KINDS,
 } from '../../lib/metrics/metric-labels.js';
@@ -34,6 +35,7 @@ const CONTRACT: Array<[name: string, type: string, label?: string, values?: read
   ['nestjs_rooms_broadcasts_total', 'counter', 'origin', BROADCAST_ORIGINS],
   ['nestjs_rooms_dropped_total', 'counter', 'reason', DROP_REASONS],
   ['nestjs_rooms_bad_frames_total', 'counter', 'kind', BAD_FRAME_KINDS],
+  ['nestjs_rooms_recoveries_total', 'counter', 'result', RECOVERY_RESULTS],
   ['nestjs_rooms_cluster_servers', 'gauge'],
   ['nestjs_rooms_broker_up', 'gauge'],
   ['nestjs_rooms_cluster_request_seconds', 'histogram', 'kind', REQUEST_KINDS],

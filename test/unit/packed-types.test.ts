@@ -106,6 +106,7 @@ const TYPE_EXPORTS = [
   'DropReasonLabel',
   'BadFrameKind',
   'RequestKindLabel',
+  'RecoveryResultLabel',
 ];
 
 /** The types among them that need type arguments. */

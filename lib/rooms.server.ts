@@ -119,6 +119,7 @@ export class RoomsServer implements LocalServer, OperatorHost, SocketHost, OnMod
       rooms: this.registry.namedRoomCount,
       clusterServers: this.cluster.peerCount + 1,
       brokerUp: this.cluster.brokerUp,
+      presenceEntries: this.presence.ownEntryCount,
     });
   }
 

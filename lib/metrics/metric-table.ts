@@ -96,6 +96,12 @@ export const SCALAR_METRICS: readonly ScalarMetric[] = [
   ),
   scalar('cluster_servers', 'gauge', 'Live servers of the cluster, this one included.', (s) => s.clusterServers),
   scalar('broker_up', 'gauge', '1 while the broker is connected, else 0.', (s) => s.brokerUp),
+  scalar(
+    'presence_entries',
+    'gauge',
+    'Presence entries this server tracks, every room counted.',
+    (s) => s.presenceEntries,
+  ),
 ];
 
 export const REQUEST_HISTOGRAM: HistogramMetric = {

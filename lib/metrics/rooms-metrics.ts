@@ -61,6 +61,8 @@ export interface RoomsMetricsSnapshot {
   readonly clusterServers: number;
   /** 1 while the broker is connected, else 0. */
   readonly brokerUp: number;
+  /** Presence entries this server's sockets hold (`socket.track`), every room counted. */
+  readonly presenceEntries: number;
   /** How long cluster requests took, by kind. */
   readonly clusterRequestSeconds: Record<RequestKindLabel, HistogramSnapshot>;
 }
@@ -70,6 +72,7 @@ export interface MetricsGauges {
   rooms: number;
   clusterServers: number;
   brokerUp: boolean;
+  presenceEntries: number;
 }
 
 const DISCONNECT_INDEX: Record<DisconnectReason, number> = {
@@ -156,6 +159,7 @@ export class RoomsMetrics {
       recoveries: keyed(RECOVERY_RESULTS, this.recoveries),
       clusterServers: gauges.clusterServers,
       brokerUp: gauges.brokerUp ? 1 : 0,
+      presenceEntries: gauges.presenceEntries,
       clusterRequestSeconds: histograms,
     };
   }

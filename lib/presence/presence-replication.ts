@@ -59,6 +59,13 @@ export class Presence extends EventEmitter<PresenceEvents> implements PresenceCh
   }
 
   /** A socket's entries here, as `restore` takes them back (a dropped socket's session keeps them). */
+  /** How many entries this server's own sockets hold, in every room (the `presence_entries` gauge). */
+  get ownEntryCount(): number {
+    let count = 0;
+    for (const rooms of this.own.sockets.values()) count += rooms.size;
+    return count;
+  }
+
   entriesOf(socketId: string): WireEntry[] {
     return this.own.sockets.size === 0 ? [] : this.view.entriesOfSocket(this.cluster.id, socketId);
   }

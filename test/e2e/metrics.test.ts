@@ -109,6 +109,24 @@ describe('connections, disconnections and rooms', () => {
     await bob.close();
     await until(app, (s) => s.rooms, before);
   });
+
+  it('counts the presence entries its sockets hold, one per socket and room, until untracked or gone', async () => {
+    const before = app.rooms.metrics().presenceEntries;
+    const [ann, bob] = await Promise.all([connect(app), connect(app)]);
+    await app.socket(ann.id).track('metrics:doc', 'ann');
+    await app.socket(ann.id).track('metrics:other', 'ann');
+    await app.socket(bob.id).track('metrics:doc', 'bob');
+    assert.equal(app.rooms.metrics().presenceEntries, before + 3);
+    // Tracked again in the same room: replaced, not added.
+    await app.socket(bob.id).track('metrics:doc', 'bob', { tab: 2 });
+    assert.equal(app.rooms.metrics().presenceEntries, before + 3);
+    await app.socket(ann.id).untrack('metrics:other');
+    assert.equal(app.rooms.metrics().presenceEntries, before + 2);
+    await ann.close();
+    await until(app, (s) => s.presenceEntries, before + 1);
+    await bob.close();
+    await until(app, (s) => s.presenceEntries, before);
+  });
 });
 
 describe('frames, bytes and broadcasts', () => {

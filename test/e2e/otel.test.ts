@@ -43,6 +43,7 @@ const EXPECTED: Array<[name: string, kind: 'gauge' | 'counter']> = [
   ['nestjs_rooms.recoveries', 'counter'],
   ['nestjs_rooms.cluster_servers', 'gauge'],
   ['nestjs_rooms.broker_up', 'gauge'],
+  ['nestjs_rooms.presence_entries', 'gauge'],
 ];
 
 /** A metric's data points as `attribute value (or '') -> value`. */

@@ -38,6 +38,7 @@ const CONTRACT: Array<[name: string, type: string, label?: string, values?: read
   ['nestjs_rooms_recoveries_total', 'counter', 'result', RECOVERY_RESULTS],
   ['nestjs_rooms_cluster_servers', 'gauge'],
   ['nestjs_rooms_broker_up', 'gauge'],
+  ['nestjs_rooms_presence_entries', 'gauge'],
   ['nestjs_rooms_cluster_request_seconds', 'histogram', 'kind', REQUEST_KINDS],
 ];
 

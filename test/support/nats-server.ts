@@ -1,5 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { freePort } from './app.js';
+import { killDaemon, startDaemon } from './daemon.js';
 
 /**
  * A private `nats-server` on a free port of 127.0.0.1, owned by one test: it can be killed and
@@ -31,35 +32,16 @@ export class NatsProcess {
   }
 
   async start(): Promise<void> {
-    const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(this.port), ...this.extraArgs], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child = child;
     // nats-server logs to stderr.
-    await new Promise<void>((resolve, reject) => {
-      let output = '';
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('Server is ready')) {
-          child.stderr!.off('data', onData);
-          resolve();
-        }
-      };
-      child.stderr!.on('data', onData);
-      child.once('exit', (code) => reject(new Error(`nats-server exited with ${code}: ${output}`)));
-    });
-    child.stdout!.resume();
-    child.stderr!.resume();
+    const args = ['-a', '127.0.0.1', '-p', String(this.port), ...this.extraArgs];
+    this.child = await startDaemon('nats-server', args, 'stderr', 'Server is ready');
   }
 
   /** Kills the server (SIGKILL: as abrupt as a crash) and waits for it to be gone. */
   async stop(): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (child === undefined || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    await killDaemon(child);
   }
 
   /** SIGSTOP: the server hangs with its connections open, as a stuck host would. */

@@ -1,9 +1,10 @@
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './app.js';
+import { killDaemon, startDaemon } from './daemon.js';
 
 const exec = promisify(execFile);
 
@@ -32,34 +33,15 @@ export class RedisProcess {
 
   async start(): Promise<void> {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-    const child = spawn('redis-server', [...args, '--dir', this.dir, ...this.extraArgs], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child = child;
-    await new Promise<void>((resolve, reject) => {
-      let output = '';
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('Ready to accept connections')) {
-          child.stdout!.off('data', onData);
-          resolve();
-        }
-      };
-      child.stdout!.on('data', onData);
-      child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
-    });
-    child.stdout!.resume();
-    child.stderr!.resume();
+    const all = [...args, '--dir', this.dir, ...this.extraArgs];
+    this.child = await startDaemon('redis-server', all, 'stdout', 'Ready to accept connections');
   }
 
   /** Stops the server (SIGKILL: as abrupt as a crash) and waits for it to be gone. */
   async stop(): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (child === undefined || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    await killDaemon(child);
   }
 
   async cli(...args: string[]): Promise<string> {

@@ -14,7 +14,8 @@ import { closeAll, TestClient } from '../support/client.js';
 import { closeCluster, startCluster } from '../support/cluster.js';
 import { brokerModule } from '../support/fault-helpers.js';
 import { NatsProcess } from '../support/nats-server.js';
-import { eventually, untilMeshed } from '../support/timing.js';
+import { connectAll, join, routesToMembersOnly } from '../support/routing-scenario.js';
+import { untilMeshed } from '../support/timing.js';
 
 const subjectOf = (room: string, prefix = 'nestjs-rooms') => {
   const token = Buffer.from(`room:${room}`).toString('base64url');
@@ -31,14 +32,6 @@ const natsBroker = (nats: NatsProcess, options: NatsBrokerOptions = {}) =>
     requestTimeout: 5000,
     ...options,
   });
-
-async function connectAll(apps: TestApp[]): Promise<TestClient[]> {
-  return Promise.all(apps.map((app) => TestClient.connect(app.url('/chat'))));
-}
-
-async function join(client: TestClient, room: string): Promise<void> {
-  assert.deepEqual(await client.request('join', { room }), { event: 'joined', data: room });
-}
 
 describe('routing through NATS', () => {
   let nats: NatsProcess;
@@ -59,33 +52,8 @@ describe('routing through NATS', () => {
   });
 
   it('subscribes a room subject on exactly the servers with members, by the time the join is answered', async () => {
-    const [a, a2, b, c] = clients;
     const subscribers = () => nats.subscribers(subjectOf('routed'));
-    assert.equal(await subscribers(), 0);
-    await join(a, 'routed');
-    assert.equal(await subscribers(), 1);
-    // One subscription per server, not per socket.
-    await join(a2, 'routed');
-    assert.equal(await subscribers(), 1);
-    await join(b, 'routed');
-    assert.equal(await subscribers(), 2);
-
-    // C has no member: it publishes without subscribing, and the members on A and B get it.
-    apps[2].rooms.to('routed').emit('hello', 'from C');
-    for (const client of [a, a2, b]) assert.deepEqual(await client.next(), { event: 'hello', data: 'from C' });
-    apps[0].rooms.to(c.id).emit('marker');
-    assert.deepEqual(await c.next(), { event: 'marker' });
-
-    // The room empties on A: A unsubscribes.
-    assert.deepEqual(await a.request('leave', { room: 'routed' }), { event: 'left', data: 'routed' });
-    assert.equal(await subscribers(), 2, 'a2 is still in the room on A');
-    assert.deepEqual(await a2.request('leave', { room: 'routed' }), { event: 'left', data: 'routed' });
-    assert.equal(await eventually(subscribers, 1), 1);
-    apps[0].rooms.to('routed').emit('still there', 'from A');
-    assert.deepEqual(await b.next(), { event: 'still there', data: 'from A' });
-    apps[0].rooms.to([a.id, a2.id]).emit('marker');
-    assert.deepEqual(await a.next(), { event: 'marker' });
-    assert.deepEqual(await a2.next(), { event: 'marker' });
+    await routesToMembersOnly(apps, clients, subscribers);
   });
 
   it('carries rooms whose names are wildcards, dots, spaces, other scripts or 256 characters long', async () => {

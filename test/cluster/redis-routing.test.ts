@@ -9,16 +9,8 @@ import { closeAll, TestClient } from '../support/client.js';
 import { closeCluster, nodeIdOf, startCluster } from '../support/cluster.js';
 import { brokerModule, FrameLog, redisBroker, shardSubscribers } from '../support/fault-helpers.js';
 import { RedisProcess } from '../support/redis-server.js';
-import { eventually, untilMeshed } from '../support/timing.js';
-
-async function connectAll(apps: TestApp[]): Promise<TestClient[]> {
-  return Promise.all(apps.map((app) => TestClient.connect(app.url('/chat'))));
-}
-
-async function joinAll(clients: TestClient[], room: string): Promise<void> {
-  for (const client of clients)
-    assert.deepEqual(await client.request('join', { room }), { event: 'joined', data: room });
-}
+import { connectAll, routesToMembersOnly } from '../support/routing-scenario.js';
+import { untilMeshed } from '../support/timing.js';
 
 describe('routing through Redis', () => {
   const channel = 'nestjs-rooms:room:routed';
@@ -40,33 +32,8 @@ describe('routing through Redis', () => {
   });
 
   it('subscribes a room channel on exactly the servers with members, by the time the join is answered', async () => {
-    const [a, a2, b, c] = clients;
     const subscribers = () => shardSubscribers(redis, channel);
-    assert.equal(await subscribers(), 0);
-    await joinAll([a], 'routed');
-    assert.equal(await subscribers(), 1);
-    // One subscription per server, not per socket.
-    await joinAll([a2], 'routed');
-    assert.equal(await subscribers(), 1);
-    await joinAll([b], 'routed');
-    assert.equal(await subscribers(), 2);
-
-    // C has no member: it publishes without subscribing, and the members on A and B get it.
-    apps[2].rooms.to('routed').emit('hello', 'from C');
-    for (const client of [a, a2, b]) assert.deepEqual(await client.next(), { event: 'hello', data: 'from C' });
-    apps[0].rooms.to(c.id).emit('marker');
-    assert.deepEqual(await c.next(), { event: 'marker' });
-
-    // The room empties on A: A unsubscribes (a leave does not wait for Redis to confirm it).
-    assert.deepEqual(await a.request('leave', { room: 'routed' }), { event: 'left', data: 'routed' });
-    assert.equal(await subscribers(), 2, 'a2 is still in the room on A');
-    assert.deepEqual(await a2.request('leave', { room: 'routed' }), { event: 'left', data: 'routed' });
-    assert.equal(await eventually(subscribers, 1), 1);
-    apps[0].rooms.to('routed').emit('still there', 'from A');
-    assert.deepEqual(await b.next(), { event: 'still there', data: 'from A' });
-    apps[0].rooms.to([a.id, a2.id]).emit('marker');
-    assert.deepEqual(await a.next(), { event: 'marker' });
-    assert.deepEqual(await a2.next(), { event: 'marker' });
+    await routesToMembersOnly(apps, clients, subscribers);
   });
 
   it('passes a payload on byte for byte: receivers frame it without parsing or serialising it again', async () => {

@@ -17,6 +17,7 @@ import { isValidRoomName, looksLikeSocketId } from './registry/room-names.js';
 import { RoomRegistry } from './registry/room-registry.js';
 import { ConnectionRecovery } from './recovery/recovery.js';
 import { HeldRooms } from './recovery/held-rooms.js';
+import { SessionTransfer } from './recovery/session-transfer.js';
 import {
   DEFAULT_MAX_BUFFERED_BYTES,
   DEFAULT_MAX_DISCONNECTION,
@@ -49,9 +50,9 @@ function refusalOf(apply: () => void): Promise<never> | undefined {
   }
 }
 
-/** Sessions wait after these only: a drop, not a server's decision. */
-function dropped(reason: DisconnectReason): boolean {
-  return reason === 'transport close' || reason === 'ping timeout';
+/** Sessions wait after these only: a drop, or the server stopping (which hands them over), not a server's decision. */
+function waits(reason: DisconnectReason): boolean {
+  return reason === 'transport close' || reason === 'ping timeout' || reason === 'server shutting down';
 }
 
 function positive(value: number): boolean {
@@ -85,6 +86,8 @@ export class RoomsServer implements LocalServer, OperatorHost, SocketHost, OnMod
   readonly cluster: ClusterNode;
   /** Connection recovery, when the options turn it on. */
   readonly recovery: ConnectionRecovery | undefined;
+  /** How sessions move between servers, when recovery is on. */
+  readonly transfer: SessionTransfer | undefined;
   readonly presence: Presence;
   private readonly maxMetaBytes: number;
   /** What the adapter, the write path, delivery and the cluster count into. */
@@ -110,7 +113,8 @@ export class RoomsServer implements LocalServer, OperatorHost, SocketHost, OnMod
     const held = new HeldRooms(this.cluster, (room) => this.registry.hasRoom(room));
     this.registry = new RoomRegistry(held);
     this.recovery = new ConnectionRecovery(maxDisconnection, maxBufferedBytes, held);
-    this.delivery = new LocalDelivery(this.registry, this.counters, this.recovery);
+    this.transfer = new SessionTransfer(this.recovery, this.cluster);
+    this.delivery = new LocalDelivery(this.registry, this.counters, this.recovery, this.cluster.id);
   }
 
   /** This server's figures now (`rooms.metrics()`). */
@@ -136,7 +140,9 @@ export class RoomsServer implements LocalServer, OperatorHost, SocketHost, OnMod
     this.cluster.start();
   }
 
+  /** After the adapter has closed every socket: their sessions, and those already waiting, go to a live peer first. */
   async onApplicationShutdown(): Promise<void> {
+    await this.transfer?.handOver();
     this.recovery?.close();
     await this.cluster.close();
   }
@@ -148,6 +154,14 @@ export class RoomsServer implements LocalServer, OperatorHost, SocketHost, OnMod
    * take over a waiting session first: its id and data, then its rooms, then its missed frames,
    * all before any other frame can reach it.
    */
+  /**
+   * An upgrade `authenticate` admitted, before its socket exists: with recovery on, the session
+   * its client names moves here from whichever server holds it.
+   */
+  beforeConnect(url: string): Promise<void> | undefined {
+    return this.transfer?.fetch(url);
+  }
+
   connected(socket: RoomSocket): void {
     socket.server = this;
     const { recovery } = this;
@@ -162,16 +176,17 @@ export class RoomsServer implements LocalServer, OperatorHost, SocketHost, OnMod
 
   /**
    * A socket closed: disconnecting hooks -> leave every room -> disconnect hooks -> `done` (the
-   * gateways' handleDisconnect). A dropped socket's session starts waiting as it leaves, rooms intact.
+   * gateways' handleDisconnect). A dropped socket's session starts waiting as it leaves, rooms
+   * intact; `clean`: its client answered the close frame, so it read every frame before it.
    */
-  closed(socket: RoomSocket, reason: DisconnectReason, done?: () => void): void {
+  closed(socket: RoomSocket, reason: DisconnectReason, done?: () => void, clean = false): void {
     if (socket.gone) return;
     socket.gone = true;
     const { recovery } = this;
     const leave =
-      recovery !== undefined && dropped(reason)
+      recovery !== undefined && waits(reason)
         ? () => {
-            recovery.hold(socket, this.presence.entriesOf(socket.id));
+            recovery.hold(socket, this.presence.entriesOf(socket.id), clean);
             this.removeSocket(socket);
           }
         : () => {
@@ -332,8 +347,8 @@ export class RoomsServer implements LocalServer, OperatorHost, SocketHost, OnMod
   // ---- delivery on this server, as the sockets and the cluster reach it ----------------------
 
   /** Another server's broadcast (this server's own go from the operator to `delivery`). */
-  deliverPayload(target: Target, payload: Buffer, flags: WriteFlags): void {
-    this.delivery.deliverPayload(target, payload, flags, Origin.Remote);
+  deliverPayload(target: Target, payload: Buffer, flags: WriteFlags, key?: string): void {
+    this.delivery.deliverPayload(target, payload, flags, Origin.Remote, key);
   }
 
   deliverWithAck(target: Target, encoded: EncodedEvent, flags: WriteFlags, ack: number, sink: AckSink): AckDelivery {
@@ -373,6 +388,8 @@ export class RoomsServer implements LocalServer, OperatorHost, SocketHost, OnMod
         const [event, eventArgs] = args as [string, unknown[]];
         return this.serverEvents.dispatch(event, eventArgs) ?? NO_ANSWER;
       }
+      case 'session':
+        return this.transfer === undefined ? NO_ANSWER : this.transfer.answer(args);
     }
   }
 

@@ -64,11 +64,18 @@ function onClose(this: WebSocket): void {
   socket.settings.metrics.disconnected(reason);
   // Discarded by closeClient before the app served it: no hook of any kind runs.
   if (socket.gone) return;
-  socket.server.closed(socket, reason, () => {
+  const done = () => {
     const callbacks = socket.disconnectCallbacks;
     if (typeof callbacks === 'function') callbacks(reason);
     else if (callbacks !== undefined) for (const callback of callbacks) callback(reason);
-  });
+  };
+  socket.server.closed(socket, reason, done, closedCleanly(socket));
+}
+
+/** Whether the client answered this server's close frame: then it read every frame sent before it. */
+function closedCleanly(socket: RoomSocket): boolean {
+  const state = socket as unknown as { _closeFrameSent?: boolean; _closeFrameReceived?: boolean };
+  return state._closeFrameSent === true && state._closeFrameReceived === true;
 }
 
 /**
@@ -120,6 +127,7 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
   /** Nest's call for each gateway `{port, path}`: a `ws` server routed by path on the app's HTTP server (port 0) or its own port. */
   create(port: number, options: GatewayOptions = {}): WebSocketServer {
     const rooms = this.resolveRooms();
+    if (rooms.recovery !== undefined) rooms.recovery.dropStale = dropStale;
     this.settings ??= socketSettingsOf(this.options, rooms.counters);
     if (options.namespace !== undefined) throw new Error('RoomsAdapter does not support namespaces; use paths.');
     // Nest subscribes a gateway's handleDisconnect right after its server is created: the first
@@ -181,6 +189,7 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
 
   /** Closes every client with 1001 (cut off after a grace period), then the server. */
   async close(server: WebSocketServer): Promise<void> {
+    this.rooms?.recovery?.shuttingDown();
     const closed: Promise<void>[] = [];
     for (const client of server.clients as Set<RoomSocket>) {
       if (client.readyState === WebSocket.CLOSED) continue;
@@ -221,16 +230,19 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
     const { slots } = this;
     if (slots !== undefined && !slots.take(socket)) return { refuse: '503 Service Unavailable' };
     const { authenticate } = this.options;
-    if (authenticate === undefined) return { data: undefined };
     let data: unknown;
     try {
-      data = await authenticate(request);
+      data = authenticate === undefined ? undefined : await authenticate(request);
     } catch {
       data = false;
     }
-    if (data !== false) return { data };
-    slots?.release(socket);
-    return { refuse: '401 Unauthorized' };
+    if (data === false) {
+      slots?.release(socket);
+      return { refuse: '401 Unauthorized' };
+    }
+    // Only an admitted client may move its session here: a refusal leaves it waiting where it is.
+    await this.rooms?.beforeConnect(request.url ?? '');
+    return { data };
   };
 
   private accept(rooms: RoomsServer, socket: RoomSocket, request: IncomingMessage): void {

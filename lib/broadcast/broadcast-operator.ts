@@ -1,3 +1,4 @@
+import { Origin } from '../metrics/metric-labels.js';
 import { RoomsError } from '../rooms.error.js';
 import { INVALID_TARGET_ROOM, INVALID_TIMEOUT } from '../rooms.messages.js';
 import { toRoomList } from '../registry/room-names.js';
@@ -30,7 +31,8 @@ export type OperatedSocket = Recipient & SnapshotSource & { disconnect(close?: b
 /** What an operator asks of the other servers (the cluster node). */
 export interface ClusterLink {
   readonly broker: { readonly requestTimeout: number };
-  broadcast(target: Target, flags: WriteFlags, payload: Buffer): void;
+  /** `frame`: the broadcast's number at this server, when recovery holds it. */
+  broadcast(target: Target, flags: WriteFlags, payload: Buffer, frame?: number): void;
   broadcastWithAck(target: Target, flags: WriteFlags, ack: number, payload: Buffer, collector: AckCollector): void;
   /** Runs `kind` on every other live server; resolves with their answers. */
   request(kind: RequestKind, target: Target, args: unknown, timeoutMs: number): Promise<unknown[]>;
@@ -115,18 +117,20 @@ export class BroadcastOperator<Events extends EventsMap = DefaultEvents> {
     const { delivery } = this.host;
     const target = this.target;
     let payload: Buffer;
+    let frame: number | undefined;
     if (delivery.holds(this.flags)) {
       // Recovery frames it with its offset: serialised here, framed once there.
       payload = Buffer.from(serializeEvent(event, data));
       if (TRACING) this.trace('broadcast out', event, payload.length);
-      delivery.deliverPayload(target, payload, this.flags);
+      frame = delivery.nextFrame();
+      delivery.deliverPayload(target, payload, this.flags, Origin.Local, delivery.keyOf(frame));
     } else {
       const encoded = encodeEvent(event, data);
       payload = encoded.payload;
       if (TRACING) this.trace('broadcast out', event, payload.length);
       delivery.deliver(target, encoded, this.flags);
     }
-    if (!this.flags.local) this.host.cluster.broadcast(target, this.flags, payload);
+    if (!this.flags.local) this.host.cluster.broadcast(target, this.flags, payload, frame);
     return true;
   }
 

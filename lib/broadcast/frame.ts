@@ -91,3 +91,13 @@ export function encodeWithOffset(payload: Buffer, offset: string): EncodedEvent 
   OFFSET_END.copy(frame, at);
   return { frame, payload: frame.subarray(start) };
 }
+
+/** The `{"event","data"}` JSON a frame of `encodeWithOffset` was made of: its offset taken out again. */
+export function withoutOffset(encoded: EncodedEvent, offset: string): Buffer {
+  const { payload } = encoded;
+  const body = payload.length - OFFSET_KEY.length - offset.length - OFFSET_END.length;
+  const json = Buffer.allocUnsafe(body + 1);
+  payload.copy(json, 0, 0, body);
+  json[body] = 0x7d; // }
+  return json;
+}

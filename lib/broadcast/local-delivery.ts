@@ -14,8 +14,8 @@ import type { Target } from './target.js';
 export interface FrameRecorder {
   /** Whether every frame must be kept even when it reaches no socket here (sessions are waiting). */
   readonly recordsAll: boolean;
-  /** Keeps the frame under the next offset; returns it framed with that offset. */
-  record(target: Target, payload: Buffer): EncodedEvent;
+  /** Keeps the frame under the next offset; returns it framed with that offset. `key` names it cluster-wide, if it has a name. */
+  record(target: Target, payload: Buffer, key?: string): EncodedEvent;
 }
 
 /** What this server's delivery needs of a socket: its rooms (the registry's), its pending acks, and a connection to write to. */
@@ -33,11 +33,15 @@ const SEND_FLAGS: WriteFlags = { volatile: false, compress: true };
 export class LocalDelivery<S extends Recipient = Recipient> {
   /** Ack numbers start at random (one in 2^40) so that two servers' acks to one socket do not collide in practice. */
   private ackSequence = Math.floor(Math.random() * 2 ** 40);
+  /** The number of this server's last recoverable broadcast (recovery on). */
+  private frameSequence = 0;
 
   constructor(
     private readonly registry: RoomRegistry<S>,
     private readonly metrics: RoomsMetrics,
     private readonly recorder?: FrameRecorder,
+    /** This server's name in the cluster, the first half of its frames' keys. */
+    private readonly source = '',
   ) {}
 
   /**
@@ -58,19 +62,35 @@ export class LocalDelivery<S extends Recipient = Recipient> {
     return this.recorder !== undefined && !flags.volatile;
   }
 
+  /** Numbers this server's next recoverable broadcast: other servers learn the number with it. */
+  nextFrame(): number {
+    return ++this.frameSequence;
+  }
+
+  /** A frame's name cluster-wide: its origin and its number there. */
+  keyOf(frame: number): string {
+    return `${this.source}.${frame}`;
+  }
+
   /**
    * A serialised event (this server's broadcast, or another server's payload), framed once here:
-   * with recovery on, under this server's next offset, and held.
+   * with recovery on, under this server's next offset, and held (named `key` when it has a name).
    */
-  deliverPayload(target: Target, payload: Buffer, flags: WriteFlags, origin: number = Origin.Local): void {
+  deliverPayload(
+    target: Target,
+    payload: Buffer,
+    flags: WriteFlags,
+    origin: number = Origin.Local,
+    key?: string,
+  ): void {
     const recorder = this.recorder;
     if (recorder === undefined || flags.volatile) return this.deliver(target, encodePayload(payload), flags, origin);
     let written = 0;
     // Nobody waits: a frame that reaches no socket here can be missed by nobody, so it is kept
     // (and given an offset) only once it has a recipient.
-    let held = recorder.recordsAll ? recorder.record(target, payload) : undefined;
+    let held = recorder.recordsAll ? recorder.record(target, payload, key) : undefined;
     this.registry.forEachTarget(target.r, target.x, (socket) => {
-      if (writeEvent(socket, (held ??= recorder.record(target, payload)), flags)) written++;
+      if (writeEvent(socket, (held ??= recorder.record(target, payload, key)), flags)) written++;
     });
     // The bytes written are the framed ones, offset included.
     this.counted(origin, written, held === undefined ? 0 : held.payload.length);

@@ -1,5 +1,5 @@
 /** Cluster-wide operations a server asks the others to run on their own sockets (and runs on its own). */
-export type RequestKind = 'fetch' | 'count' | 'rooms' | 'join' | 'leave' | 'disconnect' | 'server-event';
+export type RequestKind = 'fetch' | 'count' | 'rooms' | 'join' | 'leave' | 'disconnect' | 'server-event' | 'session';
 
 /**
  * Which sockets an operation acts on: the members of any of `r` (every socket when `r` is empty),

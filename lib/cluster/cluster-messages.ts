@@ -54,6 +54,7 @@ export function messageTypeName(type: unknown): string {
  *   t  the message type          n  the sending server's id     q  the origin's request number
  *   r  target rooms              x  except rooms                v  volatile      c  compress
  *   a  ack number (AckBroadcast), arguments (Request, ServerEvent)
+ *   i  a broadcast's frame number at its origin (recovery on)
  *   w  the origin's ack timeout in ms         k  the operation of a Request
  *   c  a socket count (AckCount)              d  data            e  an event name, or an error message,
  *   or presence entries (PresenceSnapshot)    s  a presence change number      o  presence changes
@@ -73,11 +74,13 @@ export interface ByeMessage {
   n: string;
 }
 
+/** `i`: the frame's number at its origin, when recovery is on there (how a moving session tells frames apart). */
 export interface BroadcastMessage extends Target {
   t: Types['Broadcast'];
   n: string;
   v: boolean;
   c: boolean;
+  i?: number;
 }
 
 /** After `w` ms the sockets here forget the request (cluster/remote-ack.ts). */
@@ -144,9 +147,13 @@ export interface AckForgetMessage {
  * since they come from outside the cluster.
  */
 
-/** Deliver the payload (`{"event","data"}` JSON) to the target. */
+/**
+ * Deliver the payload (`{"event","data"}` JSON) to the target. `i`, a string unique to this
+ * message, lets servers with connection recovery tell it apart from others while a session moves.
+ */
 export interface EmitterBroadcastMessage {
   t: Types['Broadcast'];
+  i?: string;
   r?: readonly string[];
   x?: readonly string[];
   v?: boolean;

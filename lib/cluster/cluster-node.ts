@@ -32,8 +32,11 @@ import { RemoteAck } from './remote-ack.js';
 
 /** What the cluster asks of this server when another one speaks. */
 export interface LocalServer {
-  /** Frames another server's serialised event once and writes it to the target's sockets here. */
-  deliverPayload(target: Target, payload: Buffer, flags: WriteFlags): void;
+  /**
+   * Frames another server's serialised event once and writes it to the target's sockets here;
+   * `key` names the frame cluster-wide (its origin and number there), when the origin gave one.
+   */
+  deliverPayload(target: Target, payload: Buffer, flags: WriteFlags, key?: string): void;
   /** Delivers an event carrying `ack`; each socket's answer goes to `sink` until the delivery is released. */
   deliverWithAck(target: Target, encoded: EncodedEvent, flags: WriteFlags, ack: number, sink: AckSink): AckDelivery;
   /** Runs a cluster-wide operation on this server's sockets; `NO_ANSWER` when there is nothing to answer with. */
@@ -187,11 +190,13 @@ export class ClusterNode
 
   // ---- outbound --------------------------------------------------------------------------------
 
-  broadcast(target: Target, flags: WriteFlags, payload: Buffer): void {
+  /** `frame`: this server's number for a recoverable broadcast (recovery on), so that others can name it. */
+  broadcast(target: Target, flags: WriteFlags, payload: Buffer, frame?: number): void {
     if (!this.canReachPeers()) return;
     const channel = broadcastChannel(target);
     const { volatile: v, compress: c } = flags;
-    this.publish(channel, encodeMessage({ t: MessageType.Broadcast, n: this.id, v, c, ...target }, payload));
+    const message = { t: MessageType.Broadcast, n: this.id, v, c, ...target, i: frame };
+    this.publish(channel, encodeMessage(message, payload));
   }
 
   /** Sends an ack-carrying event to every other server; `collector` learns their counts and answers. */
@@ -238,6 +243,24 @@ export class ClusterNode
     return request.promise;
   }
 
+  /** Runs `kind` on one live server (`node`) only; resolves with its answer (`undefined` when it had none or is gone). */
+  async requestOne(node: string, kind: RequestKind, args: unknown, timeoutMs: number): Promise<unknown> {
+    if (this.connection === undefined || !this.connection.up) throw new RoomsError(BROKER_DOWN);
+    if (!this.peers.has(node)) return undefined;
+    const q = ++this.requestSequence;
+    const started = performance.now();
+    const request = new ClusterRequest([node], timeoutMs, () => {
+      this.requests.delete(q);
+      this.metrics.requestFinished(kind, (performance.now() - started) / 1000);
+    });
+    this.requests.set(q, request);
+    const message = encodeMessage({ t: MessageType.Request, n: this.id, q, k: kind, a: args, r: [], x: [] });
+    if (TRACING) traceOut(nodeChannel(node), message);
+    this.connection.publish(nodeChannel(node), message).catch(() => request.abort(BROKER_DOWN));
+    const [answer] = await request.promise;
+    return answer;
+  }
+
   /** Sends a presence message to one server, or to every other one; false when the broker cannot take it. */
   sendPresence(message: PresenceMessage, node?: string): boolean {
     if (!this.canReachPeers()) return false;
@@ -276,9 +299,13 @@ export class ClusterNode
       case MessageType.PresenceSyncRequest:
         this.presence?.received(message);
         return;
-      case MessageType.Broadcast:
-        if (payload !== undefined) this.local.deliverPayload(message, payload, flagsOf(message));
+      case MessageType.Broadcast: {
+        if (payload === undefined) return;
+        const { i: frame } = message;
+        const key = typeof frame === 'number' ? `${sender}.${frame}` : undefined;
+        this.local.deliverPayload(message, payload, flagsOf(message), key);
         return;
+      }
       case MessageType.AckBroadcast:
         if (payload !== undefined) this.deliverWithAck(message, payload);
         return;
@@ -319,7 +346,7 @@ export class ClusterNode
     if (typeof command === 'string') return this.logger.warn(`ignored a message from an emitter: ${command}`);
     switch (command.type) {
       case 'broadcast':
-        return this.local.deliverPayload(command.target, command.payload, command.flags);
+        return this.local.deliverPayload(command.target, command.payload, command.flags, command.key);
       case 'request':
         try {
           this.local.answer(command.kind, command.target, command.args);

@@ -11,9 +11,19 @@ import { MessageType, type EmitterMessage, type EmitterRequestKind } from './clu
 
 /** An emitter's message, checked, with its defaults filled in. */
 export type EmitterCommand =
-  | { readonly type: 'broadcast'; readonly target: Target; readonly flags: WriteFlags; readonly payload: Buffer }
+  | {
+      readonly type: 'broadcast';
+      readonly target: Target;
+      readonly flags: WriteFlags;
+      readonly payload: Buffer;
+      /** The frame's cluster-wide name, from the emitter's `i`. */
+      readonly key: string | undefined;
+    }
   | { readonly type: 'request'; readonly kind: EmitterRequestKind; readonly target: Target; readonly args: unknown }
   | { readonly type: 'server-event'; readonly event: string; readonly args: unknown[] };
+
+/** The longest `i` an emitter may give a broadcast. */
+const MAX_ID_LENGTH = 128;
 
 const REQUEST_KINDS: ReadonlySet<unknown> = new Set<EmitterRequestKind>(['join', 'leave', 'disconnect']);
 
@@ -28,8 +38,12 @@ export function readEmitterMessage(message: EmitterMessage, payload: Buffer | un
       if (typeof target === 'string') return target;
       const problem = payloadProblem(payload);
       if (problem !== undefined) return problem;
+      const { i: id } = message;
+      if (id !== undefined && !(typeof id === 'string' && id.length > 0 && id.length <= MAX_ID_LENGTH)) {
+        return `"i" must be a string of 1 to ${MAX_ID_LENGTH} characters`;
+      }
       const flags = { volatile: message.v === true, compress: message.c !== false };
-      return { type: 'broadcast', target, flags, payload: payload! };
+      return { type: 'broadcast', target, flags, payload: payload!, key: id === undefined ? undefined : `e.${id}` };
     }
     case MessageType.Request: {
       const target = targetOf(message);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Broker, BrokerConnection, BrokerListener } from '../cluster/broker.js';
 import { EMITTER_CLOSED, EMITTER_NOT_CONNECTED } from '../rooms.messages.js';
 
@@ -13,6 +14,9 @@ export class EmitterLink implements BrokerListener {
   /** Every publish not settled yet, as promises that never reject: `close` waits for them. */
   private readonly inFlight = new Set<Promise<void>>();
   private closing: Promise<void> | undefined;
+  /** This emitter's name in the `i` of its broadcasts: random, so that two emitters never share one. */
+  private readonly name = randomBytes(9).toString('base64url');
+  private broadcasts = 0;
 
   constructor(private readonly broker: Broker) {
     this.connection = broker.connect(this);
@@ -33,6 +37,11 @@ export class EmitterLink implements BrokerListener {
     ) as Promise<unknown> as Promise<void>;
     this.inFlight.add(settled);
     return published;
+  }
+
+  /** A name for the next broadcast, unique cluster-wide (servers with recovery tell frames apart by it). */
+  nextBroadcastId(): string {
+    return `${this.name}.${++this.broadcasts}`;
   }
 
   /** Waits for what is in flight, then lets go of the broker. */

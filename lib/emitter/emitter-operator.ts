@@ -54,7 +54,7 @@ export class EmitterOperator<Events extends EventsMap = DefaultEvents> {
   emit<E extends EventName<Events>>(event: E, ...[data]: EventArgs<Events, E>): Promise<void> {
     const payload = serializeEvent(event, data);
     const target = this.target;
-    const header: EmitterMessage = { t: MessageType.Broadcast, ...this.wireTarget() };
+    const header: EmitterMessage = { t: MessageType.Broadcast, ...this.wireTarget(), i: this.link.nextBroadcastId() };
     return this.link.publish(broadcastChannel(target), emitterMessage(header, payload));
   }
 

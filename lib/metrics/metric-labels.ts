@@ -71,7 +71,16 @@ export const RECOVERY_RESULTS = ['recovered', 'unknown_session', 'too_far_behind
 export const Recovery = { Recovered: 0, UnknownSession: 1, TooFarBehind: 2 } as const;
 
 /** `kind` of `cluster_request_seconds`: the cluster-wide operations, snake_case. */
-export const REQUEST_KINDS = ['fetch', 'count', 'rooms', 'join', 'leave', 'disconnect', 'server_event'] as const;
+export const REQUEST_KINDS = [
+  'fetch',
+  'count',
+  'rooms',
+  'join',
+  'leave',
+  'disconnect',
+  'server_event',
+  'session',
+] as const;
 
 /** Upper bounds (seconds) of the `cluster_request_seconds` buckets: 1 ms to 10 s; `+Inf` is the count. */
 export const REQUEST_BUCKETS: readonly number[] = Object.freeze([

@@ -90,6 +90,7 @@ const REQUEST_INDEX: Record<RequestKind, number> = {
   leave: 4,
   disconnect: 5,
   'server-event': 6,
+  session: 7,
 };
 
 const zeros = (length: number): number[] => Array.from({ length }, () => 0);

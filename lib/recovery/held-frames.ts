@@ -1,4 +1,4 @@
-import { encodeWithOffset, type EncodedEvent } from '../broadcast/frame.js';
+import { encodeWithOffset, withoutOffset, type EncodedEvent } from '../broadcast/frame.js';
 import type { Target } from '../broadcast/target.js';
 
 /** One recoverable frame as this server sent it: its offset, the shared frame, whom it targeted. */
@@ -8,6 +8,8 @@ export interface HeldFrame {
   readonly at: number;
   readonly encoded: EncodedEvent;
   readonly target: Target;
+  /** Its name cluster-wide (origin and number there), when its origin gave one: how a moving session's frames are told apart. */
+  readonly key: string | undefined;
 }
 
 /** Bytes counted for a held frame besides its own: the entry, its target and the log's slot. */
@@ -24,17 +26,24 @@ export class HeldFrames {
   /** Index of the oldest held frame in `frames` (a queue without shifting). */
   private head = 0;
   private heldBytes = 0;
-  /** The offset of the last frame recorded; offsets start above 0. */
-  private sequence = 0;
+  /** The offset of the last frame recorded. */
+  private sequence: number;
   /** The highest offset that went for space: a session behind it cannot be recovered. */
-  private evictedThrough = 0;
+  private evictedThrough: number;
 
+  /**
+   * `firstOffset`: where this server's offsets start. At random by default (below 2^40), so that
+   * an offset a client kept from another server's connection almost never falls in a session's range.
+   */
   constructor(
     private readonly maxBytes: number,
     private readonly maxAge: number,
-  ) {}
+    firstOffset = Math.floor(Math.random() * 2 ** 40),
+  ) {
+    this.sequence = this.evictedThrough = firstOffset;
+  }
 
-  /** The offset of the last frame recorded (0 before any). */
+  /** The offset of the last frame recorded (`firstOffset` before any). */
   get lastSeq(): number {
     return this.sequence;
   }
@@ -53,10 +62,10 @@ export class HeldFrames {
   }
 
   /** Frames `payload` with the next offset and holds it; the oldest go if the bytes are over. */
-  append(target: Target, payload: Buffer, now: number): EncodedEvent {
+  append(target: Target, payload: Buffer, now: number, key?: string): EncodedEvent {
     const seq = ++this.sequence;
     const encoded = encodeWithOffset(payload, String(seq));
-    this.frames.push({ seq, at: now, encoded, target });
+    this.frames.push({ seq, at: now, encoded, target, key });
     this.heldBytes += encoded.frame.length + HELD_FRAME_OVERHEAD;
     while (this.heldBytes > this.maxBytes && this.size > 0) this.evictedThrough = this.dropOldest();
     return encoded;
@@ -74,6 +83,11 @@ export class HeldFrames {
     let index = this.head;
     if (this.size > 0) index += Math.max(0, offset + 1 - frames[this.head].seq);
     for (; index < frames.length; index++) visit(frames[index]);
+  }
+
+  /** The event JSON a held frame was made of, without its offset (for another server, which gives it its own). */
+  static payloadOf(frame: HeldFrame): Buffer {
+    return withoutOffset(frame.encoded, String(frame.seq));
   }
 
   /** Lets go of frames older than `maxAge` whose offsets are at most `keepAfter`. */

@@ -22,9 +22,16 @@ export class HeldRooms implements RoomLifecycle {
     if (!this.holds.has(room)) this.routing.roomDeleted(room);
   }
 
-  /** A session waits with these rooms (each one the socket is still in). */
+  /**
+   * A session waits with these rooms: a dropped socket's (still in them as it leaves), or one
+   * moving here from another server (whose rooms may have no member here: they are routed here now).
+   */
   hold(rooms: readonly string[]): void {
-    for (const room of rooms) this.holds.set(room, (this.holds.get(room) ?? 0) + 1);
+    for (const room of rooms) {
+      const count = this.holds.get(room);
+      if (count === undefined && !this.isOpen(room)) this.routing.roomCreated(room);
+      this.holds.set(room, (count ?? 0) + 1);
+    }
   }
 
   /** The session no longer waits: rooms nobody needs any more stop being routed here. */

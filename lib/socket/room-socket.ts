@@ -32,8 +32,8 @@ export interface SocketHost {
   sendTo(socket: RoomSocket, event: string, data: unknown): void;
   /** The socket's `{"ack": n, "data"}`; false when it answers nothing pending. */
   answerAck(socket: RoomSocket, ack: unknown, data: unknown): boolean;
-  /** The socket closed: disconnect hooks, out of every room, then `done`. */
-  closed(socket: RoomSocket, reason: DisconnectReason, done?: () => void): void;
+  /** The socket closed: disconnect hooks, out of every room, then `done`; `clean` when its client answered the close frame. */
+  closed(socket: RoomSocket, reason: DisconnectReason, done?: () => void, clean?: boolean): void;
   /** The app never served the socket: out of every room, no hooks. */
   dropUnserved(socket: RoomSocket): void;
   /** What a client's join (a decorator's) must pass; rejects with a `RoomsError`. */

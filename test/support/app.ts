@@ -33,7 +33,14 @@ export interface TestApp {
   /** The handlers of server-side events (`serverSideEmit`) on this app. */
   serverEvents(): ServerEvents;
   /** What connection recovery holds on this app (all 0 / false when it is off): for leak checks. */
-  recoveryState(): { waiting: number; frames: number; bytes: number; expiring: boolean; heldRooms: number };
+  recoveryState(): {
+    waiting: number;
+    frames: number;
+    bytes: number;
+    expiring: boolean;
+    heldRooms: number;
+    carried: number;
+  };
   close(): Promise<void>;
 }
 
@@ -74,13 +81,14 @@ export function testAppOf(app: INestApplication): TestApp {
     serverEvents: () => server.serverEvents,
     recoveryState: () => {
       const recovery = server.recovery;
-      if (recovery === undefined) return { waiting: 0, frames: 0, bytes: 0, expiring: false, heldRooms: 0 };
+      if (recovery === undefined) return { waiting: 0, frames: 0, bytes: 0, expiring: false, heldRooms: 0, carried: 0 };
       return {
         waiting: recovery.waitingCount,
         frames: recovery.frames.size,
         bytes: recovery.frames.bytes,
         expiring: recovery.expiring,
         heldRooms: recovery.heldRoomCount,
+        carried: recovery.carried,
       };
     },
     close: () => app.close(),

@@ -2,7 +2,8 @@
  * One server of a cluster as its own process, run by the broker conformance suite (so that it can
  * be killed with SIGKILL): the chat gateway on the broker `BROKER` (`redis`, `nats`, `postgres`) at `BROKER_URL`,
  * and HTTP routes to ask
- * the cluster from this server. It prints one JSON line per fact on stdout: `{"port","node"}` once
+ * the cluster from this server; with `RECOVERY=1`, connection recovery is on (the recovery gateway
+ * is at `/recovery`). It prints one JSON line per fact on stdout: `{"port","node"}` once
  * listening, then `{"peerUp": id}` / `{"peerDown": id}` as it sees other servers come and go, and
  * `{"presence": room, "diff", "at"}` for every presence event (`at`: `Date.now()` when it fired).
  * It exits when its stdin closes, so that it never outlives the test that started it.
@@ -14,7 +15,9 @@ import { RoomsAdapter, RoomService, RoomsModule } from '../../lib/index.js';
 import type { Broker } from '../../lib/index.js';
 import { clusterOf } from './app.js';
 import { ChatGateway } from './chat.fixture.js';
+import { HookRecorder } from './hook-recorder.js';
 import { PresenceGateway } from './presence.fixture.js';
+import { RecoveryGateway } from './recovery.fixture.js';
 
 const url = process.env.BROKER_URL;
 if (url === undefined) throw new Error('BROKER_URL is not set');
@@ -82,10 +85,11 @@ class ClusterController {
   imports: [
     RoomsModule.forRoot({
       broker: await brokerFromEnv(),
+      ...(process.env.RECOVERY === '1' ? { recovery: {} } : {}),
     }),
   ],
   controllers: [ClusterController],
-  providers: [ChatGateway, PresenceGateway],
+  providers: [ChatGateway, PresenceGateway, HookRecorder, RecoveryGateway],
 })
 class ClusterServerModule {}
 

@@ -124,3 +124,110 @@ export class RecoveringClient {
     return this.client.close();
   }
 }
+
+/**
+ * A client that comes back by itself, as a real app's client does: whenever its connection
+ * closes (a drop, or 1001 from a stopping server) it reconnects, to the URL `next()` picks, with
+ * its token and the last offset of the connection that closed. It keeps every frame of every
+ * connection, and every session frame.
+ */
+export class ResumingClient {
+  readonly frames: RecoveryFrame[] = [];
+  readonly sessions: SessionInfo[] = [];
+  private current: RecoveringClient | undefined;
+  private stopped = false;
+  private readonly listeners = new Set<() => void>();
+
+  private constructor(private readonly next: () => string) {}
+
+  static async connect(next: () => string): Promise<ResumingClient> {
+    const client = new ResumingClient(next);
+    await client.open(undefined);
+    return client;
+  }
+
+  get id(): string {
+    return this.sessions[0].id;
+  }
+
+  /** Whether its current connection is open (not closed, nor on its way back). */
+  get connected(): boolean {
+    return this.current !== undefined && this.current.client.ws.readyState === this.current.client.ws.OPEN;
+  }
+
+  /** The port of the server it is connected to now. */
+  get port(): number {
+    return this.current === undefined ? 0 : Number(new URL(this.current.client.ws.url).port);
+  }
+
+  /** The first frame with that event (received already, or within `timeoutMs`). */
+  until(predicate: (frame: RecoveryFrame) => boolean, timeoutMs = 10_000): Promise<RecoveryFrame> {
+    const found = this.frames.find(predicate);
+    if (found !== undefined) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.listeners.delete(listener);
+        reject(new Error(`client ${this.id}: no such frame within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const listener = () => {
+        const frame = this.frames.find(predicate);
+        if (frame === undefined) return;
+        clearTimeout(timer);
+        this.listeners.delete(listener);
+        resolve(frame);
+      };
+      this.listeners.add(listener);
+    });
+  }
+
+  /** Sends a request on the current connection and waits for its reply (by `id`). */
+  async request(event: string, data: unknown, id: number): Promise<RecoveryFrame> {
+    this.current!.client.send({ event, data, id });
+    return this.until((frame) => frame.id === id);
+  }
+
+  /** Cuts the current TCP connection (no close frame): it comes back by itself. */
+  drop(): void {
+    this.current?.drop();
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    await this.current?.close();
+  }
+
+  private async open(resume: { token: string; offset: string | undefined } | undefined): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const connection = await RecoveringClient.connect(this.next(), resume);
+        this.attach(connection);
+        return;
+      } catch (error) {
+        // A server that stops refuses new upgrades for a moment: another is picked.
+        if (attempt === 20 || this.stopped) throw error;
+      }
+    }
+  }
+
+  private attach(connection: RecoveringClient): void {
+    this.current = connection;
+    this.sessions.push(connection.session);
+    // Frames that arrived with the session frame are in the client's queue already.
+    for (const frame of (connection.client.pending as RecoveryFrame[]).splice(0)) {
+      if (frame.offset !== undefined) connection.lastOffset = frame.offset;
+      this.frames.push(frame);
+    }
+    const { ws } = connection.client;
+    ws.on('message', (raw) => {
+      const frame = JSON.parse(raw.toString()) as RecoveryFrame;
+      if (frame.offset !== undefined) connection.lastOffset = frame.offset;
+      this.frames.push(frame);
+      for (const listener of [...this.listeners]) listener();
+    });
+    ws.once('close', () => {
+      this.current = undefined;
+      if (this.stopped) return;
+      void this.open({ token: connection.session.token, offset: connection.lastOffset });
+    });
+  }
+}

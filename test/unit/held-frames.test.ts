@@ -31,7 +31,7 @@ describe('encodeWithOffset', () => {
 
 describe('HeldFrames', () => {
   it('numbers frames from 1 and visits those after an offset, in order', () => {
-    const frames = new HeldFrames(1 << 20, 1000);
+    const frames = new HeldFrames(1 << 20, 1000, 0);
     for (let i = 0; i < 5; i++) frames.append(target, payload(String(i)), 0);
     assert.equal(frames.lastSeq, 5);
     assert.deepEqual(after(frames, 0), [1, 2, 3, 4, 5]);
@@ -42,7 +42,7 @@ describe('HeldFrames', () => {
 
   it('lets the oldest go past maxBytes, and an offset before them is no longer held', () => {
     const one = encodeWithOffset(payload('x'), '1').frame.length + HELD_FRAME_OVERHEAD;
-    const frames = new HeldFrames(one * 3, 1000);
+    const frames = new HeldFrames(one * 3, 1000, 0);
     for (let i = 0; i < 5; i++) frames.append(target, payload('x'), 0);
     assert.equal(frames.size, 3);
     assert.ok(frames.bytes <= one * 3);
@@ -52,7 +52,7 @@ describe('HeldFrames', () => {
   });
 
   it('expires old frames only up to the offset a waiting session still needs, and keeps counting after compaction', () => {
-    const frames = new HeldFrames(1 << 30, 100);
+    const frames = new HeldFrames(1 << 30, 100, 0);
     for (let i = 0; i < 3000; i++) frames.append(target, payload('x'), i < 2500 ? 0 : 1000);
     frames.expire(150, 2000);
     assert.equal(frames.size, 1000);

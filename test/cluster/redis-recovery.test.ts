@@ -249,3 +249,77 @@ describe('a killed server', () => {
     }
   });
 });
+
+describe('app.close() hands sessions over', () => {
+  let redis: RedisProcess;
+
+  before(async () => {
+    redis = await RedisProcess.start();
+  });
+  after(() => redis.dispose());
+
+  it('gives a live peer the sessions of the sockets it closes and of those already waiting, complete once it resolves', async () => {
+    const [a, b] = await startCluster(2, () => recoveryModule(RECOVERY, redisBroker(redis)));
+    await untilMeshed([a, b]);
+    try {
+      const open = await RecoveringClient.connect(a.url('/recovery'));
+      const dropped = await RecoveringClient.connect(a.url('/recovery'));
+      for (const client of [open, dropped]) {
+        await client.until('welcome');
+        await client.client.request('join', { room: 'handed' });
+      }
+      b.rooms.to('handed').emit('before', 1);
+      assert.equal((await open.next()).event, 'before');
+      assert.equal((await dropped.next()).event, 'before');
+      dropped.drop();
+      await a.app.get(HookRecorder).wait('handleDisconnect', dropped.session.id);
+      b.rooms.to('handed').emit('while waiting', 2);
+      assert.equal((await open.next()).event, 'while waiting');
+      await a.close();
+      // The open client got 1001 and read everything before it; both sessions are on B now.
+      assert.equal((await open.client.closed).code, 1001);
+      assert.equal(b.recoveryState().waiting, 2);
+      assert.equal(b.recoveryState().heldRooms, 1);
+      b.rooms.to('handed').emit('after the close', 3);
+      const [back, backToo] = [await open.reconnect(b.url('/recovery')), await dropped.reconnect(b.url('/recovery'))];
+      assert.deepEqual([back.session.recovered, backToo.session.recovered], [true, true]);
+      // It had read 'while waiting' before the 1001: only what came after moves with it.
+      assert.deepEqual(
+        (await back.until('welcome')).before.map((frame) => frame.event),
+        ['after the close'],
+      );
+      assert.deepEqual(
+        (await backToo.until('welcome')).before.map((frame) => frame.event),
+        ['while waiting', 'after the close'],
+      );
+      assert.deepEqual([b.recoveryState().waiting, b.recoveryState().heldRooms, b.recoveryState().carried], [0, 0, 0]);
+      await Promise.all([back.close(), backToo.close()]);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('keeps a handed-over session no longer than its maxDisconnection, counted from the drop', async () => {
+    const [a, b] = await startCluster(2, () => recoveryModule({ maxDisconnection: 1500 }, redisBroker(redis)));
+    await untilMeshed([a, b]);
+    try {
+      const client = await RecoveringClient.connect(a.url('/recovery'));
+      await client.until('welcome');
+      client.drop();
+      await a.app.get(HookRecorder).wait('handleDisconnect', client.session.id);
+      const dropped = Date.now();
+      // Most of its time passes on A; B gets only what is left of it, not a new maxDisconnection.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await a.close();
+      assert.equal(b.recoveryState().waiting, 1);
+      await eventually(async () => b.recoveryState().waiting, 0, 3000);
+      const waited = Date.now() - dropped;
+      assert.ok(waited >= 1400 && waited < 2200, `waited ${waited} ms in all, 1500 expected`);
+      const late = await client.reconnect(b.url('/recovery'));
+      assert.deepEqual([late.session.recovered, late.session.reason], [false, 'unknown session']);
+      await late.close();
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});

@@ -104,6 +104,13 @@ export class HookRecorder {
     return within(seen, timeoutMs, `${hook} of ${id}`);
   }
 
+  /** Resolves with the next call of that hook for that socket recorded from now on. */
+  next(hook: string, id: string, timeoutMs = 5000): Promise<HookCall> {
+    const match = (call: HookCall) => call.hook === hook && call.id === id;
+    const seen = new Promise<HookCall>((resolve) => this.waiters.push({ match, resolve }));
+    return within(seen, timeoutMs, `${hook} of ${id}`);
+  }
+
   /** Resolves with every call for that socket once `handleDisconnect` (the last hook) has run for it. */
   async gone(id: string, timeoutMs = 5000): Promise<HookCall[]> {
     await this.wait('handleDisconnect', id, timeoutMs);

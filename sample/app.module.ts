@@ -26,7 +26,8 @@ export class AppModule {
       module: AppModule,
       imports: [
         // Clients join rooms (`join`, `follow`) only once they have a name; server code is not asked.
-        RoomsModule.forRoot({ broker, canJoin: (socket) => typeof socket.data.name === 'string' }),
+        // With recovery, a tab whose connection drops comes back with its name, rooms and missed messages.
+        RoomsModule.forRoot({ broker, canJoin: (socket) => typeof socket.data.name === 'string', recovery: {} }),
       ],
       providers: metrics ? [RoomsMetricsExporter] : [],
     };

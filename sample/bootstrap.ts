@@ -13,6 +13,9 @@ export const publicDir = ['public', '../../sample/public']
   .map((relative) => fileURLToPath(new URL(relative, import.meta.url)))
   .find((dir) => existsSync(dir))!;
 
+/** nestjs-rooms/client as built (`build/lib/client/`), served to the page at `/client/`. */
+export const clientDir = fileURLToPath(new URL('../lib/client/', import.meta.url));
+
 /**
  * `allowedOrigins` of the sample: the chat page is served by this app, so a browser opening the
  * chat from it sends an `Origin` whose host is the one it connects to. A page of another site gets
@@ -35,6 +38,7 @@ export async function createSampleApp(
   const app = await NestFactory.create<NestExpressApplication>(AppModule.withBroker(broker, metrics), nestOptions);
   app.useWebSocketAdapter(new RoomsAdapter(app, { allowedOrigins: fromThisSite }));
   app.useStaticAssets(publicDir);
+  app.useStaticAssets(clientDir, { prefix: '/client/' });
   app.enableShutdownHooks();
   return app;
 }

@@ -131,10 +131,11 @@ afterEach(async () => {
   await app.close();
 });
 
-it('serves the chat page, its script and its stylesheet', async () => {
+it('serves the chat page, its script, the client module it imports and its stylesheet', async () => {
   for (const [path, type] of [
     ['/', /^text\/html/],
     ['/app.js', /javascript/],
+    ['/client/index.js', /javascript/],
     ['/style.css', /^text\/css/],
   ] as const) {
     const response = await fetch(base + path);
@@ -142,6 +143,8 @@ it('serves the chat page, its script and its stylesheet', async () => {
     assert.match(response.headers.get('content-type') ?? '', type, path);
     const text = await response.text();
     if (path === '/') assert.match(text, /<script type="module" src="app\.js"><\/script>/);
+    if (path === '/app.js') assert.match(text, /^import \{ RoomsClient \} from '\/client\/index\.js';$/m);
+    if (path === '/client/index.js') assert.match(text, /export class RoomsClient /);
   }
 });
 

@@ -127,7 +127,10 @@ type Handler<Map, E extends keyof Map> = (data: Map[E]) => unknown;
  * A client of a nestjs-rooms gateway. `ServerEvents` maps what the server emits to its `data`,
  * `ClientEvents` what the client sends; both as `RoomService<Events>` maps.
  */
-export class RoomsClient<ServerEvents extends EventsMap = DefaultEvents, ClientEvents extends EventsMap = DefaultEvents> {
+export class RoomsClient<
+  ServerEvents extends EventsMap = DefaultEvents,
+  ClientEvents extends EventsMap = DefaultEvents,
+> {
   /** The socket id, from the session frame of a server with connection recovery on. */
   id: string | undefined;
   private state: RoomsClientStatus = 'connecting';
@@ -213,7 +216,10 @@ export class RoomsClient<ServerEvents extends EventsMap = DefaultEvents, ClientE
         return reject(error as Error);
       }
       const ms = options.timeout ?? this.options.timeout ?? 5000;
-      const timer = setTimeout(() => this.settle(id, new RoomsClientError('timeout', `No answer within ${ms} ms.`)), ms);
+      const timer = setTimeout(
+        () => this.settle(id, new RoomsClientError('timeout', `No answer within ${ms} ms.`)),
+        ms,
+      );
       this.pending.set(id, { resolve: resolve as (data: unknown) => void, reject, timer });
     });
   }
@@ -286,11 +292,14 @@ export class RoomsClient<ServerEvents extends EventsMap = DefaultEvents, ClientE
     if (typeof frame.offset === 'string') this.offset = frame.offset;
     const { event, data, id, ack } = frame;
     if (id !== undefined) {
-      if (!this.pending.has(id as number)) return this.fail(`An answer to no pending request (id ${String(id)}) was ignored.`);
+      if (!this.pending.has(id as number))
+        return this.fail(`An answer to no pending request (id ${String(id)}) was ignored.`);
       const exception = event === 'exception' ? (data as { status?: unknown; message?: unknown }) : undefined;
       return this.settle(
         id as number,
-        exception === undefined ? undefined : new RoomsClientError(String(exception?.status ?? 'error'), String(exception?.message ?? '')),
+        exception === undefined
+          ? undefined
+          : new RoomsClientError(String(exception?.status ?? 'error'), String(exception?.message ?? '')),
         data,
       );
     }
@@ -298,7 +307,8 @@ export class RoomsClient<ServerEvents extends EventsMap = DefaultEvents, ClientE
       const { status, message } = (data ?? {}) as { status?: unknown; message?: unknown };
       return this.emit('error', new RoomsClientError(String(status ?? 'error'), String(message ?? '')));
     }
-    if (typeof event !== 'string' || LIFECYCLE.has(event)) return this.fail('A frame with no usable event was ignored.');
+    if (typeof event !== 'string' || LIFECYCLE.has(event))
+      return this.fail('A frame with no usable event was ignored.');
     const listeners = this.listeners.get(event);
     if (listeners === undefined || listeners.length === 0) return this.fail(`No listener for "${event}".`);
     let answer: unknown;

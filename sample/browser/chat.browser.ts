@@ -4,6 +4,8 @@ import { join, resolve } from 'node:path';
 import { after, before, it } from 'node:test';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { RoomService } from '../../lib/index.js';
+import { RoomsServer } from '../../lib/rooms.server.js';
 import { createSampleApp } from '../bootstrap.js';
 
 /**
@@ -134,6 +136,42 @@ it('two people chat in a room, whisper, get notified, and see each other leave',
   assert.equal(await logEntry(bob, 'your report is ready').count(), 1);
   assert.equal(await logEntry(bobAgain, 'your report is ready').count(), 1);
   await bob.screenshot({ path: join(ARTIFACTS, 'chat-bob.png') });
+
+  await annContext.close();
+  await bobContext.close();
+  assert.deepEqual(pageErrors, []);
+});
+
+it('a tab cut off from the server shows it, comes back recovered, and shows the message it missed', async () => {
+  const annContext = await person();
+  const bobContext = await person();
+  const ann = await enter(annContext, 'ann');
+  const bob = await enter(bobContext, 'bob');
+  for (const page of [ann, bob]) await roomItem(page, 'lobby').getByRole('button', { name: 'Join' }).click();
+  await memberCount(ann, 'lobby', 2).waitFor();
+  await memberCount(bob, 'lobby', 2).waitFor();
+  await bob
+    .locator('#status')
+    .filter({ hasText: /^connected$/ })
+    .waitFor();
+
+  // The server cuts bob's TCP connection (no close frame), as a network drop would.
+  const rooms = app.get(RoomsServer);
+  const [bobSocket] = await app.get(RoomService).in('user:bob').fetchSockets();
+  (rooms.registry.getMember(bobSocket.id) as unknown as { _socket: { destroy(): void } })._socket.destroy();
+  await bob.locator('#status').filter({ hasText: 'reconnecting…' }).waitFor();
+  // Ann writes while bob's tab is away.
+  await write(ann, 'did you get this?');
+  await bob
+    .locator('#status')
+    .filter({ hasText: /^recovered$/ })
+    .waitFor();
+  await logEntry(bob, 'did you get this?').waitFor();
+  assert.equal(await logEntry(bob, 'did you get this?').count(), 1, 'the missed message once');
+  // Still in the lobby, under the same name: the chat goes on.
+  await write(bob, 'back again');
+  await logEntry(ann, 'back again').waitFor();
+  await bob.screenshot({ path: join(ARTIFACTS, 'chat-recovered.png') });
 
   await annContext.close();
   await bobContext.close();

@@ -1,4 +1,7 @@
-// The whole client: the browser's own WebSocket, speaking NestJS's {"event","data"} JSON frames.
+// The whole client: nestjs-rooms/client's RoomsClient (one module, served by this app at /client/),
+// which reconnects by itself and, with the server's connection recovery on, resumes the tab's
+// session: its rooms, its name and every message it missed while it was away.
+import { RoomsClient } from '/client/index.js';
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -11,16 +14,19 @@ const state = {
   people: [], // [{ id, name }], one entry per tab
 };
 
-const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/chat`);
+const client = new RoomsClient(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/chat`);
+/** Sent now, or queued while the tab is reconnecting. */
 function send(event, data) {
-  if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ event, data }));
-  else log('error', 'error', 'Not connected to the server.');
+  try {
+    client.send(event, data);
+  } catch (error) {
+    log('error', 'error', error.message);
+  }
 }
 
 const handlers = {
   welcome({ id }) {
     state.id = id;
-    setStatus('connected');
   },
   hello({ name }) {
     state.name = name;
@@ -79,16 +85,21 @@ const handlers = {
   notification({ text }) {
     log('notification', `for ${state.name}`, text);
   },
-  exception({ message }) {
-    log('error', 'error', message);
-  },
 };
 
-ws.addEventListener('message', (message) => {
-  const { event, data } = JSON.parse(message.data);
-  handlers[event]?.(data);
+for (const [event, handler] of Object.entries(handlers)) client.on(event, handler);
+// Exception frames (a refused join, a bad message) and frames the client could not use.
+client.on('error', (error) => log('error', 'error', error.message));
+let opened = false;
+client.on('open', ({ recovered }) => {
+  if (opened && !recovered) return location.reload(); // a new session: the page starts over
+  setStatus(opened ? 'recovered' : 'connected');
+  opened = true;
 });
-ws.addEventListener('close', () => setStatus('disconnected: reload the page to reconnect', true));
+client.on('reconnecting', () => setStatus('reconnecting…', true));
+client.on('close', () => {
+  if (client.status === 'closed') setStatus('disconnected: reload the page to reconnect', true);
+});
 
 // ---- forms ------------------------------------------------------------------------------------
 

@@ -97,7 +97,10 @@ describe('RoomsClient', () => {
     client.send('join', { room: 'queued' });
     const echoed = client.request('echo', 'after the join');
     const third = client.request('echo', 'third');
-    assert.throws(() => client.send('echo', 'fourth'), (error: RoomsClientError) => error.status === 'queue full');
+    assert.throws(
+      () => client.send('echo', 'fourth'),
+      (error: RoomsClientError) => error.status === 'queue full',
+    );
     assert.equal((await rejectionOf(client.request('echo', 'fifth'), RoomsClientError)).status, 'queue full');
     assert.deepEqual([await echoed, await third], ['after the join', 'third']);
     const said = new Promise((resolve) => client.on('said', resolve));

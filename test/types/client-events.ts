@@ -16,7 +16,10 @@ interface ClientEvents {
   leave: void;
 }
 
-export async function typedClient(client: RoomsClient<ServerEvents, ClientEvents>, untyped: RoomsClient): Promise<void> {
+export async function typedClient(
+  client: RoomsClient<ServerEvents, ClientEvents>,
+  untyped: RoomsClient,
+): Promise<void> {
   client.on('said', (data) => data.text.toUpperCase());
   client.on('question', (n) => n * 2);
   client.once('ping', () => undefined);

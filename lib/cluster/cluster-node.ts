@@ -230,35 +230,39 @@ export class ClusterNode
     if (this.connection === undefined || !this.connection.mayHavePeers) return [];
     if (!this.connection.up) throw new RoomsError(BROKER_DOWN);
     if (this.peers.size === 0) return [];
-    const q = ++this.requestSequence;
-    const started = performance.now();
-    const request = new ClusterRequest(this.peers.keys(), timeoutMs, () => {
-      this.requests.delete(q);
-      this.metrics.requestFinished(kind, (performance.now() - started) / 1000);
-    });
-    this.requests.set(q, request);
-    const message = encodeMessage({ t: MessageType.Request, n: this.id, q, k: kind, a: args, ...target });
-    if (TRACING) traceOut(ALL, message);
-    this.connection.publish(ALL, message).catch(() => request.abort(BROKER_DOWN));
-    return request.promise;
+    return this.ask(this.connection, this.peers.keys(), ALL, kind, target, args, timeoutMs);
   }
 
   /** Runs `kind` on one live server (`node`) only; resolves with its answer (`undefined` when it had none or is gone). */
   async requestOne(node: string, kind: RequestKind, args: unknown, timeoutMs: number): Promise<unknown> {
     if (this.connection === undefined || !this.connection.up) throw new RoomsError(BROKER_DOWN);
     if (!this.peers.has(node)) return undefined;
+    const channel = nodeChannel(node);
+    const [answer] = await this.ask(this.connection, [node], channel, kind, { r: [], x: [] }, args, timeoutMs);
+    return answer;
+  }
+
+  /** A request to `servers`, published on `channel`, timed into the request metrics. */
+  private ask(
+    connection: BrokerConnection,
+    servers: Iterable<string>,
+    channel: string,
+    kind: RequestKind,
+    target: Target,
+    args: unknown,
+    timeoutMs: number,
+  ): Promise<unknown[]> {
     const q = ++this.requestSequence;
     const started = performance.now();
-    const request = new ClusterRequest([node], timeoutMs, () => {
+    const request = new ClusterRequest(servers, timeoutMs, () => {
       this.requests.delete(q);
       this.metrics.requestFinished(kind, (performance.now() - started) / 1000);
     });
     this.requests.set(q, request);
-    const message = encodeMessage({ t: MessageType.Request, n: this.id, q, k: kind, a: args, r: [], x: [] });
-    if (TRACING) traceOut(nodeChannel(node), message);
-    this.connection.publish(nodeChannel(node), message).catch(() => request.abort(BROKER_DOWN));
-    const [answer] = await request.promise;
-    return answer;
+    const message = encodeMessage({ t: MessageType.Request, n: this.id, q, k: kind, a: args, ...target });
+    if (TRACING) traceOut(channel, message);
+    connection.publish(channel, message).catch(() => request.abort(BROKER_DOWN));
+    return request.promise;
   }
 
   /** Sends a presence message to one server, or to every other one; false when the broker cannot take it. */

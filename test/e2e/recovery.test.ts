@@ -4,19 +4,8 @@ import { startApp, type TestApp } from '../support/app.js';
 import { TestClient } from '../support/client.js';
 import { HookRecorder } from '../support/hook-recorder.js';
 import { RecoveringClient, recoveryModule, type RecoveryFrame } from '../support/recovery.fixture.js';
+import { steadyBroadcast } from '../support/recovery-scenario.js';
 import { eventually } from '../support/timing.js';
-
-/** Starts a broadcast of numbered `tick`s to `room`, one per millisecond; returns a stop function and the count sent. */
-function steadyBroadcast(app: TestApp, room: string): { stop(): void; readonly sent: number } {
-  let sent = 0;
-  const timer = setInterval(() => app.rooms.to(room).emit('tick', sent++), 1);
-  return {
-    stop: () => clearInterval(timer),
-    get sent() {
-      return sent;
-    },
-  };
-}
 
 /** The `tick` numbers among frames. */
 function ticks(frames: RecoveryFrame[]): number[] {

@@ -30,6 +30,7 @@ export const redisHarness: BrokerHarness = {
 /** Three masters; each server of the cluster gets its own ioredis `Cluster` client, which the broker never closes. */
 export const redisClusterHarness: BrokerHarness = {
   name: 'Redis Cluster',
+  ordersChannels: false,
   async start() {
     const redis = await RedisClusterProcess.start();
     const clients: Cluster[] = [];

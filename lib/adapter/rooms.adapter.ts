@@ -187,9 +187,15 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
     client.close(1013, 'server starting');
   }
 
-  /** Closes every client with 1001 (cut off after a grace period), then the server. */
+  /**
+   * Stops the server taking upgrades (one completing from now on gets 503), closes every client
+   * with 1001 (cut off after a grace period), and resolves once the last is gone. Refusing first
+   * matters: a client that joined while the others were closing would never be closed, and the
+   * server would wait for it for ever.
+   */
   async close(server: WebSocketServer): Promise<void> {
     this.rooms?.recovery?.shuttingDown();
+    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
     const closed: Promise<void>[] = [];
     for (const client of server.clients as Set<RoomSocket>) {
       if (client.readyState === WebSocket.CLOSED) continue;
@@ -202,7 +208,7 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
     }, SHUTDOWN_GRACE);
     await Promise.all(closed);
     clearTimeout(grace);
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await serverClosed;
     for (const router of this.routers.values()) router.remove(server);
     this.servers.delete(server);
   }

@@ -10,6 +10,8 @@ import { RoomsModule } from '../../lib/index.js';
 import { RedisBroker } from '../../lib/redis/index.js';
 import { startApp, type TestApp } from '../support/app.js';
 import { TestClient } from '../support/client.js';
+import { HookRecorder, recordingGateway } from '../support/hook-recorder.js';
+import { within } from '../support/timing.js';
 import { RedisProcess } from '../support/redis-server.js';
 
 /*
@@ -213,5 +215,27 @@ describe('graceful shutdown', () => {
       child.process.kill('SIGKILL');
       await peer?.close();
     }
+  });
+});
+
+describe('shutdown while clients connect', () => {
+  it('refuses upgrades once app.close() has begun, so that it never waits for a client it did not close', async () => {
+    @Module({ imports: [RoomsModule.forRoot()], providers: [HookRecorder, recordingGateway('/recording')] })
+    class ShutdownModule {}
+    const app = await startApp(ShutdownModule);
+    // A client that never answers the close frame keeps app.close() waiting for its grace second.
+    const deaf = await TestClient.connect(app.url('/recording'));
+    deaf.tcp.pause();
+    const closing = app.close();
+    await new Promise((resolve) => setImmediate(resolve));
+    const late = await TestClient.connect(app.url('/recording')).then(
+      (client) => ({ connected: true, client }),
+      (error: Error) => ({ connected: false, error }),
+    );
+    assert.equal(late.connected, false, 'an upgrade during the shutdown is refused');
+    assert.match(String((late as { error: Error }).error), /503/);
+    await within(closing, 5000, 'app.close()');
+    deaf.tcp.resume();
+    assert.equal((await deaf.closed).code, 1001);
   });
 });

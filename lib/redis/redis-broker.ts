@@ -99,6 +99,14 @@ class RedisConnection implements BrokerConnection {
   private readonly subscriber: Client;
   private readonly prefix: string;
   private wasUp = false;
+  /** Every channel asked for and not let go of since (prefixed): what the subscriber holds whenever it is up. */
+  private readonly wanted = new Set<string>();
+  /** Channels let go of while the subscriber was not ready: a reconnect may subscribe them again. */
+  private readonly dropped = new Set<string>();
+  /** Whether the subscriber's current connection has confirmed every wanted channel. */
+  private subscribed = false;
+  /** Which connection of the subscriber `resubscribe` works for: a newer one makes an older one's answers moot. */
+  private connectionEpoch = 0;
 
   constructor(
     private readonly broker: RedisBroker,
@@ -115,32 +123,71 @@ class RedisConnection implements BrokerConnection {
       const name = channel.toString();
       if (name.startsWith(this.prefix)) this.listener.message(name.slice(this.prefix.length), message);
     });
+    this.subscriber.on('ready', this.resubscribe);
+    this.subscriber.on('close', this.unsubscribed);
     for (const client of [this.publisher, this.subscriber]) {
       for (const event of STATUS_EVENTS) client.on(event, this.checkStatus);
     }
     this.wasUp = this.up;
   }
 
+  /** Both clients ready, and every channel asked for so far subscribed on the subscriber's connection. */
   get up(): boolean {
-    return this.publisher.status === 'ready' && this.subscriber.status === 'ready';
+    return this.publisher.status === 'ready' && this.subscriber.status === 'ready' && this.subscribed;
   }
 
   async publish(channel: string, message: Buffer): Promise<void> {
     await this.publisher.spublish(this.prefix + channel, message);
   }
 
+  /**
+   * Sent only on a ready connection; otherwise kept in `wanted` for `resubscribe`. ioredis writes a
+   * subscribe issued during its handshake ahead of the ready check (the command may run while
+   * Redis loads), which puts the connection in subscriber mode: Redis refuses the check's INFO,
+   * and ioredis drops the connection, failing every queued command, without resubscribing.
+   */
   async subscribe(channel: string): Promise<void> {
-    const subscribed = this.subscriber.ssubscribe(this.prefix + channel);
-    // While Redis is away the command waits in the subscriber's queue and runs on reconnect.
-    if (this.subscriber.status === 'ready') await subscribed;
-    else subscribed.catch(() => undefined);
+    const name = this.prefix + channel;
+    this.wanted.add(name);
+    this.dropped.delete(name);
+    if (this.subscriber.status === 'ready') await this.subscriber.ssubscribe(name);
   }
 
   async unsubscribe(channel: string): Promise<void> {
-    const unsubscribed = this.subscriber.sunsubscribe(this.prefix + channel);
-    if (this.subscriber.status === 'ready') await unsubscribed;
-    else unsubscribed.catch(() => undefined);
+    const name = this.prefix + channel;
+    this.wanted.delete(name);
+    if (this.subscriber.status === 'ready') await this.subscriber.sunsubscribe(name);
+    else this.dropped.add(name);
   }
+
+  /**
+   * The subscriber is (again) connected: every wanted channel is subscribed on it, and those let go
+   * of meanwhile unsubscribed (ioredis resubscribes what the last connection held, and resends what
+   * was in flight when it dropped). The connection counts as up once Redis has confirmed them all.
+   */
+  private readonly resubscribe = (): void => {
+    const epoch = ++this.connectionEpoch;
+    const subscriber = this.subscriber;
+    const commands: Promise<unknown>[] = [];
+    for (const name of this.dropped) commands.push(subscriber.sunsubscribe(name));
+    this.dropped.clear();
+    for (const name of this.wanted) commands.push(subscriber.ssubscribe(name));
+    void Promise.allSettled(commands).then((results) => {
+      if (epoch !== this.connectionEpoch || subscriber.status !== 'ready') return;
+      const failed = results.find((result) => result.status === 'rejected');
+      if (failed !== undefined) {
+        const reason = (failed as PromiseRejectedResult).reason as Error;
+        this.broker.logger.warn(`Redis subscriber: subscribing again after a reconnect failed: ${reason.message}`);
+      }
+      this.subscribed = true;
+      this.checkStatus();
+    });
+  };
+
+  private readonly unsubscribed = (): void => {
+    this.subscribed = false;
+    ++this.connectionEpoch;
+  };
 
   async close(): Promise<void> {
     // Going away on purpose is no outage: nothing more to report.
@@ -148,6 +195,8 @@ class RedisConnection implements BrokerConnection {
       for (const event of STATUS_EVENTS) client.off(event, this.checkStatus);
     }
     this.subscriber.removeAllListeners('smessageBuffer');
+    this.subscriber.off('ready', this.resubscribe);
+    this.subscriber.off('close', this.unsubscribed);
     // While Redis is away, QUIT would wait behind the queued (un)subscribes until it is back: forever,
     // if it never is. Disconnecting drops that queue (its promises are already handled).
     if (this.subscriber.status === 'ready') await this.subscriber.quit().catch(() => undefined);

@@ -33,6 +33,13 @@ export const REQUEST_TIMEOUT = (ms: number, missing: number) =>
   `Timed out after ${ms} ms waiting for ${missing} other server(s) to answer.`;
 export const REQUEST_FAILED = (message: string) => `Another server could not apply the request: ${message}`;
 export const BROKER_DOWN = 'The broker is not connected: cluster requests cannot reach the other servers.';
+export const REQUEST_REFUSED = (cause: string) =>
+  `The broker refused the cluster request, so it cannot reach the other servers: ${cause}`;
+export const ACK_REFUSED = (cause: string) =>
+  `The broker refused the event, so the other servers' acknowledgements cannot come: ${cause}`;
+export const PUBLISH_REFUSED = (cause: string, more: number) =>
+  `the broker refused a message to the other servers (it is connected): ${cause}` +
+  (more > 0 ? ` (${more} more refused since the last such warning)` : '');
 export const NATS_DOWN = 'NATS is not connected: the message was not published.';
 export const NATS_TOO_LARGE = (size: number, max: number) =>
   `NATS: a cluster message of ${size} bytes is over the server's max_payload of ${max} bytes; it was not published (raise max_payload in the NATS server's configuration).`;

@@ -74,11 +74,11 @@ export class AckCollector implements AckSink {
     this.tryFinish();
   }
 
-  /** The other servers' answers cannot arrive (the broker is down): reject at once with those that did. */
-  abort(message: string): void {
+  /** The other servers' answers cannot arrive (the broker is down, or refused the event): reject at once with those that did. */
+  abort(message: string, cause?: unknown): void {
     if (this.finished) return;
     this.finish();
-    this.reject(new RoomsError(message, [...this.responses]));
+    this.reject(new RoomsError(message, [...this.responses], cause === undefined ? undefined : { cause }));
   }
 
   private changeOwed(node: string, change: number): void {

@@ -8,7 +8,7 @@ import { encodePayload, type EncodedEvent, type WriteFlags } from '../broadcast/
 import { RoomsMetrics } from '../metrics/rooms-metrics.js';
 import { RoomsError } from '../rooms.error.js';
 import { trace, TRACING } from '../rooms.trace.js';
-import { BROKER_DOWN } from '../rooms.messages.js';
+import { ACK_REFUSED, BROKER_DOWN, PUBLISH_REFUSED, REQUEST_REFUSED } from '../rooms.messages.js';
 import { createSocketId } from '../socket/socket-id.js';
 import type { Broker, BrokerConnection, BrokerListener } from './broker.js';
 import { ALL_CHANNEL as ALL, broadcastChannel, nodeChannel, roomChannel, routable } from './channels.js';
@@ -53,6 +53,8 @@ export const NO_ANSWER = Symbol('no answer');
 export const NOTHING_TO_WAIT_FOR: Promise<void> = Promise.resolve();
 
 const STARTUP_GRACE = 1000;
+/** At most one warning this often about publishes a connected broker refuses (each broadcast may be one). */
+const REFUSAL_WARNING_INTERVAL = 10_000;
 
 /**
  * This server's side of the cluster protocol, over any `Broker`: it announces itself with
@@ -75,7 +77,13 @@ export class ClusterNode
   private requestSequence = 0;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private lastBeat = 0;
+  /** Whether the outage going on has been warned of; cleared when the broker is back. */
   private warnedDown = false;
+  /** Within the start-up grace, before the broker first reported its status: no outage to warn of yet. */
+  private startingUp = false;
+  private statusReported = false;
+  private lastRefusalWarning = -Infinity;
+  private unwarnedRefusals = 0;
   /** Whether room channels were ever subscribed; until then a deleted room has nothing to unsubscribe. */
   private routesRooms = false;
   private readonly logger = new Logger('RoomsCluster');
@@ -222,7 +230,12 @@ export class ClusterNode
       c,
       ...target,
     };
-    this.publish(ALL, encodeMessage(message, payload));
+    const encoded = encodeMessage(message, payload);
+    if (TRACING) traceOut(ALL, encoded);
+    connection.publish(ALL, encoded).catch((error: unknown) => {
+      const connected = this.publishFailed(error);
+      collector.abort(connected ? ACK_REFUSED(describe(error)) : BROKER_DOWN, error);
+    });
   }
 
   /** Runs `kind` on every other live server; resolves with their answers. */
@@ -261,7 +274,10 @@ export class ClusterNode
     this.requests.set(q, request);
     const message = encodeMessage({ t: MessageType.Request, n: this.id, q, k: kind, a: args, ...target });
     if (TRACING) traceOut(channel, message);
-    connection.publish(channel, message).catch(() => request.abort(BROKER_DOWN));
+    connection.publish(channel, message).catch((error: unknown) => {
+      const connected = this.publishFailed(error);
+      request.abort(connected ? REQUEST_REFUSED(describe(error)) : BROKER_DOWN, error);
+    });
     return request.promise;
   }
 
@@ -368,6 +384,7 @@ export class ClusterNode
   }
 
   status(up: boolean): void {
+    this.statusReported = true;
     if (up) {
       this.warnedDown = false;
       this.logger.log('connected to the broker');
@@ -448,26 +465,51 @@ export class ClusterNode
 
   private publish(channel: string, message: Buffer): void {
     if (TRACING) traceOut(channel, message);
-    this.connection?.publish(channel, message).catch(() => this.warnDown());
+    this.connection?.publish(channel, message).catch((error: unknown) => this.publishFailed(error));
+  }
+
+  /**
+   * A publish the broker rejected. While it is down, that is the outage (warned of once). While
+   * it is connected, the broker refused this message (too large, not permitted...): said as it
+   * is, with its cause, at most once per `REFUSAL_WARNING_INTERVAL`; no outage is assumed, so
+   * none is hidden. Returns whether the broker is connected.
+   */
+  private publishFailed(error: unknown): boolean {
+    const connection = this.connection;
+    if (connection === undefined) return false;
+    if (!connection.up) {
+      this.warnDown();
+      return false;
+    }
+    const now = performance.now();
+    if (now - this.lastRefusalWarning < REFUSAL_WARNING_INTERVAL) {
+      this.unwarnedRefusals++;
+      return true;
+    }
+    this.logger.warn(PUBLISH_REFUSED(describe(error), this.unwarnedRefusals));
+    this.lastRefusalWarning = now;
+    this.unwarnedRefusals = 0;
+    return true;
   }
 
   /**
    * A transport that connects asynchronously is down for a moment at every start: only one that
-   * is still down after a grace period is worth a warning.
+   * is still down after a grace period, and has said nothing of its status meanwhile, is worth a
+   * warning (one that came up and went down again has had its outage reported already).
    */
   private warnIfStillDown(): void {
-    this.warnedDown = true;
+    this.startingUp = true;
     const check = setTimeout(() => {
-      if (this.connection === undefined || this.connection.up) return;
-      this.warnedDown = false;
+      this.startingUp = false;
+      if (this.connection === undefined || this.connection.up || this.statusReported) return;
       this.status(false);
     }, STARTUP_GRACE);
     check.unref();
   }
 
-  /** One warning per outage, not one per broadcast. */
+  /** One warning per outage, not one per broadcast; the next outage warns again. */
   private warnDown(): void {
-    if (this.warnedDown) return;
+    if (this.warnedDown || (this.startingUp && !this.statusReported)) return;
     this.warnedDown = true;
     this.logger.warn('the broker is not connected: other servers are out of reach until it is back');
   }
@@ -477,6 +519,11 @@ export class ClusterNode
 function traceOut(channel: string, buffer: Buffer): void {
   const { message } = decodeMessage(buffer);
   trace('cluster out: %s to %s, %d bytes', messageTypeName(message.t), channel, buffer.length);
+}
+
+/** What a broker rejected with, for a log line or an error message. */
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** How a broadcast from another server is written here. */

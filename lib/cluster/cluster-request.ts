@@ -38,9 +38,9 @@ export class ClusterRequest {
     if (this.waitingFor.has(node)) this.fail(REQUEST_FAILED(message));
   }
 
-  /** The request cannot complete (the broker is down): reject at once with what arrived. */
-  abort(message: string): void {
-    if (this.waitingFor.size > 0) this.fail(message);
+  /** The request cannot complete (the broker is down, or refused it): reject at once with what arrived. */
+  abort(message: string, cause?: unknown): void {
+    if (this.waitingFor.size > 0) this.fail(message, cause);
   }
 
   serverGone(node: string): void {
@@ -53,9 +53,9 @@ export class ClusterRequest {
     this.resolve(this.responses);
   }
 
-  private fail(message: string): void {
+  private fail(message: string, cause?: unknown): void {
     this.finish();
-    this.reject(new RoomsError(message, [...this.responses]));
+    this.reject(new RoomsError(message, [...this.responses], cause === undefined ? undefined : { cause }));
   }
 
   private finish(): void {

@@ -49,6 +49,8 @@ export interface SpawnOptions {
   /** Extra `node` flags (`--expose-gc`, `--cpu-prof`, ...). */
   nodeArgs?: string[];
   env?: Record<string, string>;
+  /** A program that runs `node` (`valgrind --tool=callgrind ...`): the child's pid stays the one spawned. */
+  wrapper?: string[];
 }
 
 const children = new Set<ChildProcess>();
@@ -95,11 +97,11 @@ export class Child {
   }
 
   static spawn(name: string, script: string, args: string[], options: SpawnOptions = {}): Child {
-    const node = [...(options.nodeArgs ?? []), script, ...args];
+    const node = [...(options.wrapper ?? []), process.execPath, ...(options.nodeArgs ?? []), script, ...args];
     const [command, argv] =
       options.core !== undefined && hasTaskset
-        ? ['taskset', ['-c', String(options.core), process.execPath, ...node]]
-        : [process.execPath, node];
+        ? ['taskset', ['-c', String(options.core), ...node]]
+        : [node[0], node.slice(1)];
     const child = spawn(command, argv, {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, ...options.env },
@@ -120,6 +122,11 @@ export class Child {
       });
       this.proc.send({ id, cmd, args } satisfies Request);
     });
+  }
+
+  /** The child's process id. */
+  get pid(): number {
+    return this.proc.pid!;
   }
 
   /** Asks the child to exit, and kills it if it has not within a few seconds. */

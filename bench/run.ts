@@ -10,6 +10,8 @@ import { redisVersion } from './redis.js';
 import { render, type Results } from './report.js';
 import { fanout, heapSnapshots } from './scenarios/fanout.js';
 import type { Row } from './scenarios/processes.js';
+import { metricsInstructions } from './scenarios/metrics-instructions.js';
+import { metricsPairs } from './scenarios/metrics.js';
 import { presence } from './scenarios/presence.js';
 import { redis } from './scenarios/redis.js';
 import { registry } from './scenarios/registry.js';
@@ -17,8 +19,9 @@ import { FULL, QUICK, type Sizes } from './sizes.js';
 
 /**
  * `npm run bench` writes BENCHMARKS.md; `npm run bench -- --quick` runs tiny sizes once and
- * writes its report to the temp directory. Options: `--only=fanout,registry,redis,presence`,
- * `--peers=a,b`, `--runs=N`, `--out=FILE`, `--print` (the report on stdout too), `--profile`
+ * writes its report to the temp directory. Options: `--only=fanout,registry,redis,presence,metrics`,
+ * `--peers=a,b`, `--runs=N`, `--pairs=N` (of the metrics scenario), `--callgrind` (the metrics
+ * scenario counted in instructions under valgrind instead of timed), `--out=FILE`, `--print` (the report on stdout too), `--profile`
  * (no report: CPU profiles of the stubbed fan-out and of join+leave with their top self-time
  * functions, and what the heap holds per socket; `--only=stubbed,heap,join-leave` narrows it).
  */
@@ -29,7 +32,8 @@ const option = (name: string) => args.find((arg) => arg.startsWith(`--${name}=`)
 const quick = flag('quick');
 const sizes: Sizes = { ...(quick ? QUICK : FULL) };
 if (option('runs') !== undefined) sizes.runs = Number(option('runs'));
-const only = new Set((option('only') ?? 'fanout,registry,redis,presence').split(','));
+if (option('pairs') !== undefined) sizes.metricsPairs = Number(option('pairs'));
+const only = new Set((option('only') ?? 'fanout,registry,redis,presence,metrics').split(','));
 const chosen = option('peers')?.split(',');
 const peers = PEERS.filter((peer) => chosen === undefined || chosen.includes(peer.name));
 const out = option('out') ?? (quick ? join(tmpdir(), 'nestjs-rooms-BENCHMARKS.quick.md') : join(ROOT, 'BENCHMARKS.md'));
@@ -158,6 +162,15 @@ async function main(): Promise<void> {
     // nestjs-rooms alone: the peers have no presence to compare with.
     if (only.has('presence') && hasRedis) await measure(run, 'presence', () => presence(run, sizes), rows);
   }
+  // Its own pairs of stretches in one process, not runs: the collector on vs off, both nestjs-rooms.
+  const subject = PEERS.find((peer) => peer.name === SUBJECT)!;
+  const metricsSize = Math.max(...sizes.fanout);
+  if (only.has('metrics')) {
+    const count = flag('callgrind') ? metricsInstructions : metricsPairs;
+    const pairs = await count(subject, metricsSize, sizes, log);
+    rows.push(...pairs);
+    for (const row of pairs) log(`metrics pair ${row.run + 1}/${sizes.metricsPairs} ${row.peer}: ${brief(row)}`);
+  }
   rows.sort((a, b) => PEERS.findIndex((p) => p.name === a.peer) - PEERS.findIndex((p) => p.name === b.peer));
 
   env.loadAfter = loadavg();
@@ -172,10 +185,11 @@ async function main(): Promise<void> {
   for (const row of broken) log(`no figure for ${row.scenario} ${row.peer}: ${brief(row)}`);
   const expected =
     sizes.runs *
-    ((only.has('fanout') ? peers.length * sizes.fanout.length : 0) +
-      (only.has('registry') ? peers.filter((p) => p.rooms).length : 0) +
-      (only.has('redis') && hasRedis ? peers.filter((p) => p.redis).length : 0) +
-      (only.has('presence') && hasRedis ? 1 : 0));
+      ((only.has('fanout') ? peers.length * sizes.fanout.length : 0) +
+        (only.has('registry') ? peers.filter((p) => p.rooms).length : 0) +
+        (only.has('redis') && hasRedis ? peers.filter((p) => p.redis).length : 0) +
+        (only.has('presence') && hasRedis ? 1 : 0)) +
+    (only.has('metrics') ? 2 * sizes.metricsPairs : 0);
   console.log(`bench${quick ? ' --quick' : ''}: ${rows.length}/${expected} peer runs measured, report in ${out}`);
   if (broken.length > 0 || rows.length !== expected) throw new Error('some figures are missing');
 }

@@ -31,6 +31,14 @@ export interface Sizes {
   presenceReads: number;
   /** Tracks timed from one server to the other's `'presence'` event, one every `probeIntervalMs`. */
   presenceProbes: number;
+  /** Pairs of stretches (collector on, collector off) of the metrics scenario. */
+  metricsPairs: number;
+  /** Back-to-back broadcasts of each end-to-end stretch of the metrics scenario (short, so that pairs are close in time). */
+  metricsBurst: number;
+  /** Deliveries of each stretch with writes stubbed in the metrics scenario (long enough to take scrapes). */
+  metricsStubbedDeliveries: number;
+  /** Deliveries of each stretch counted under callgrind (`--callgrind`). */
+  metricsInstructionDeliveries: number;
 }
 
 export const FULL: Sizes = {
@@ -51,6 +59,10 @@ export const FULL: Sizes = {
   presenceEntries: 1000,
   presenceReads: 1000,
   presenceProbes: 200,
+  metricsPairs: 30,
+  metricsBurst: 60,
+  metricsStubbedDeliveries: 10_000_000,
+  metricsInstructionDeliveries: 1_000_000,
 };
 
 export const QUICK: Sizes = {
@@ -71,4 +83,8 @@ export const QUICK: Sizes = {
   presenceEntries: 100,
   presenceReads: 100,
   presenceProbes: 20,
+  metricsPairs: 2,
+  metricsBurst: 20,
+  metricsStubbedDeliveries: 5000,
+  metricsInstructionDeliveries: 5000,
 };

@@ -5,7 +5,7 @@ import type { PeerInfo } from '../peers.js';
 
 /** One figure set of one peer in one run. */
 export interface Row {
-  scenario: 'fanout' | 'registry' | 'redis' | 'presence';
+  scenario: 'fanout' | 'registry' | 'redis' | 'presence' | 'metrics';
   peer: string;
   /** Sockets. */
   size: number;
@@ -27,11 +27,16 @@ export interface Server {
 }
 
 /** A peer's server in a fresh process, pinned; resolves once it listens. */
-export async function startServer(peer: PeerInfo, env: Record<string, string> = {}): Promise<Server> {
+export async function startServer(
+  peer: PeerInfo,
+  env: Record<string, string> = {},
+  wrapper?: string[],
+): Promise<Server> {
   const child = Child.spawn(peer.name, script(`../servers/${peer.script}.js`), [], {
     core: SERVER_CORE,
     nodeArgs: ['--expose-gc'],
     env,
+    wrapper,
   });
   const info = (await child.ready) as { port: number; path: string };
   return {

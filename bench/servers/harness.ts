@@ -70,6 +70,20 @@ export async function runServer(peer: Peer): Promise<void> {
     for (const room of rooms) total += await peer.members(room);
     return total;
   };
+  const stubWrites = async (rooms: string[]) => {
+    for (const ws of peer.transports()) if (ws._socket !== null) ws._socket.write = noWrite;
+    return deliveriesPerPass(rooms);
+  };
+  const stubbedStretch = async (rooms: string[], perPass: number, passes: number) => {
+    const cpu = process.cpuUsage();
+    const start = performance.now();
+    for (let i = 0; i < passes; i++) {
+      broadcastAll(rooms);
+      await yieldToLoop();
+    }
+    const wallNs = (performance.now() - start) * 1e6;
+    return { deliveries: perPass * passes, broadcasts: rooms.length * passes, cpuNs: cpuNs(cpu), wallNs };
+  };
 
   serve(
     {
@@ -115,28 +129,49 @@ export async function runServer(peer: Peer): Promise<void> {
       async stubbed(args: { rooms: RoomList; passes: number; warmup: number; profile?: string }) {
         const { rooms, passes, warmup, profile } = args;
         const names = roomNames(rooms);
-        for (const ws of peer.transports()) if (ws._socket !== null) ws._socket.write = noWrite;
-        const perPass = await deliveriesPerPass(names);
-        for (let i = 0; i < warmup; i++) {
-          broadcastAll(names);
-          await yieldToLoop();
-        }
+        const perPass = await stubWrites(names);
+        await stubbedStretch(names, perPass, warmup);
         const session = profile === undefined ? undefined : await startProfile();
-        const cpu = process.cpuUsage();
-        const start = performance.now();
-        for (let i = 0; i < passes; i++) {
-          broadcastAll(names);
-          await yieldToLoop();
-        }
-        const wallNs = (performance.now() - start) * 1e6;
-        const used = cpuNs(cpu);
+        const stretch = await stubbedStretch(names, perPass, passes);
         if (session !== undefined) await stopProfile(session, profile!);
-        return {
-          deliveries: perPass * passes,
-          broadcasts: names.length * passes,
-          cpuNs: used,
-          wallNs,
-        };
+        return stretch;
+      },
+      /** Every socket's kernel write stubbed from here on (destructive); the deliveries of one pass over `rooms`. */
+      stubWrites: ({ rooms }: { rooms: RoomList }) => stubWrites(roomNames(rooms)),
+      /** One stretch of `passes` with writes stubbed (after `stubWrites`): its CPU and wall time. */
+      async stretch({ rooms, passes }: { rooms: RoomList; passes: number }) {
+        const names = roomNames(rooms);
+        return stubbedStretch(names, await deliveriesPerPass(names), passes);
+      },
+      /** The peer's metrics collector on (registered, scraped every `intervalMs`) or off (unregistered). */
+      collector({ on, intervalMs }: { on: boolean; intervalMs: number }) {
+        const collector = peer.collector;
+        if (collector === undefined) throw new Error('this peer has no metrics collector');
+        if (on) collector.start(intervalMs);
+        else collector.stop();
+      },
+      /**
+       * Server CPU per scrape, in nanoseconds: `count` scrapes one after the other, with the collector
+       * registered and not scraped on its own meanwhile; the median of 5 slices.
+       */
+      async scrapeCost({ count, collect = true }: { count: number; collect?: boolean }) {
+        const collector = peer.collector;
+        if (collector === undefined) throw new Error('this peer has no metrics collector');
+        collector.start(2 ** 31 - 1);
+        const slices: number[] = [];
+        let bytes = 0;
+        try {
+          for (let slice = 0; slice < 5; slice++) {
+            const cpu = process.cpuUsage();
+            for (let i = 0; i < count; i++) bytes = (await collector.scrape()).length;
+            slices.push(cpuNs(cpu) / count);
+          }
+        } finally {
+          collector.stop();
+        }
+        // Its garbage collected here, not in whatever is measured next.
+        if (collect) (globalThis as { gc?: () => void }).gc?.();
+        return { nsPerScrape: slices.sort((a, b) => a - b)[2], bytes };
       },
       /**
        * Join+leave through the peer's API on its own sockets: each socket joins a room then leaves

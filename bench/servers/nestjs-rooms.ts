@@ -8,7 +8,7 @@ import { JoinRoom, RoomService, RoomsAdapter, RoomsModule, RoomSocket } from '..
 import { registerRoomsMetrics } from '../../lib/prometheus/index.js';
 import { RedisBroker } from '../../lib/redis/index.js';
 import { runServer } from './harness.js';
-import type { Peer, WsTransport } from './peer.js';
+import type { Collector, Peer, WsTransport } from './peer.js';
 
 /**
  * nestjs-rooms as an app uses it: a `@JoinRoom` handler that replies, and `rooms.to(room).emit`.
@@ -41,17 +41,36 @@ const recovery = process.env.BENCH_RECOVERY === '1' ? { recovery: {} } : {};
 class BenchModule {}
 
 const app = await NestFactory.create(BenchModule, { logger: false });
-app.useWebSocketAdapter(new RoomsAdapter(app));
+/** Set by the metrics scenario, whose stretches with writes stubbed (pongs unseen) outlast the default 25 s. */
+const heartbeatInterval = Number(process.env.BENCH_HEARTBEAT_INTERVAL ?? 0) || undefined;
+app.useWebSocketAdapter(new RoomsAdapter(app, heartbeatInterval === undefined ? {} : { heartbeatInterval }));
 const rooms = app.get(RoomService);
 const gateway = app.get(BenchGateway);
 
-/** Set by ./nestjs-rooms-metrics.ts: the Prometheus collector on, scraped once a second as Prometheus would. */
-const SCRAPE_INTERVAL = 1000;
-if (process.env.BENCH_METRICS === '1') {
+/** The Prometheus collector on a registry of its own, scraped as Prometheus would, while it is on. */
+function prometheusCollector(): Collector {
   const registry = new Registry();
-  registerRoomsMetrics(registry, rooms);
-  setInterval(() => void registry.metrics(), SCRAPE_INTERVAL).unref();
+  let unregister: (() => void) | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const stop = () => {
+    clearInterval(timer);
+    unregister?.();
+    timer = unregister = undefined;
+  };
+  return {
+    start(intervalMs) {
+      stop();
+      unregister = registerRoomsMetrics(registry, rooms);
+      timer = setInterval(() => void registry.metrics(), intervalMs).unref();
+    },
+    stop,
+    scrape: () => registry.metrics(),
+  };
 }
+
+const collector = prometheusCollector();
+/** Set by ./nestjs-rooms-metrics.ts: the collector on from the start, scraped once a second. */
+if (process.env.BENCH_METRICS === '1') collector.start(1000);
 
 const peer: Peer = {
   path: '/ws',
@@ -67,6 +86,7 @@ const peer: Peer = {
     join: (socket: RoomSocket, room: string) => socket.join(room),
     leave: (socket: RoomSocket, room: string) => socket.leave(room),
   },
+  collector,
 };
 
 await runServer(peer);

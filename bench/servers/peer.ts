@@ -26,6 +26,18 @@ export interface Peer {
   transports(): Iterable<WsTransport>;
   /** Peers with rooms. */
   readonly roomOps?: RoomOps<any>;
+  /** nestjs-rooms: its Prometheus collector, switched on and off in one process (the metrics scenario). */
+  readonly collector?: Collector;
+}
+
+/** A metrics collector registered on a registry and scraped as Prometheus would, or not at all. */
+export interface Collector {
+  /** Registers it on a fresh registry and scrapes that once every `intervalMs`. */
+  start(intervalMs: number): void;
+  /** Stops scraping and unregisters it. */
+  stop(): void;
+  /** One scrape of a registry it is registered on (the exposition text). */
+  scrape(): Promise<string>;
 }
 
 /** Which ws client protocol a peer speaks. */

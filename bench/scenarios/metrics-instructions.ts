@@ -1,0 +1,94 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { PeerInfo } from '../peers.js';
+import type { Sizes } from '../sizes.js';
+import { COLLECTOR_OFF, COLLECTOR_ON } from './metrics.js';
+import { connect, startClients, startServer, type Row } from './processes.js';
+
+const ROOM = { prefix: 'bench' };
+/** Scrapes counted per measurement of one scrape's instructions. */
+const SCRAPES = 100;
+
+/** Zeroes callgrind's counters in process `pid`, or dumps them and returns the instructions since. */
+function callgrind(pid: number, dir: string, action: 'zero' | 'dump'): number {
+  execFileSync('callgrind_control', [action === 'zero' ? '-z' : '-d', String(pid)], { stdio: 'ignore' });
+  if (action === 'zero') return 0;
+  const dumps = readdirSync(dir)
+    .filter((name) => name.startsWith(`cg.${pid}.out.`))
+    .sort((a, b) => Number(a.split('.').pop()) - Number(b.split('.').pop()));
+  const text = readFileSync(join(dir, dumps.at(-1)!), 'utf8');
+  const totals = /^(?:totals|summary): (\d+)/m.exec(text);
+  if (totals === null) throw new Error(`no totals in ${dumps.at(-1)}`);
+  return Number(totals[1]);
+}
+
+/**
+ * The metrics scenario counted in instructions rather than timed (`--callgrind`): the same server
+ * under `valgrind --tool=callgrind`, whose counts do not depend on what else the machine runs.
+ * Writes stubbed, `sizes.metricsPairs` pairs of stretches of `passes` broadcasts, collector off and
+ * on (registered, in alternating order): what the hot path pays for it; then the instructions of
+ * one scrape, over `SCRAPES` of them. Each figure is the server's instructions between a zero and a
+ * dump of callgrind's counters around one command (its IPC included, a few thousand instructions).
+ */
+export async function metricsInstructions(
+  peer: PeerInfo,
+  n: number,
+  sizes: Sizes,
+  log: (message: string) => void = () => undefined,
+): Promise<Row[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'nestjs-rooms-callgrind-'));
+  const wrapper = [
+    'valgrind',
+    '--tool=callgrind',
+    `--callgrind-out-file=${dir}/cg.%p.out`,
+    // V8 writes and rewrites its machine code.
+    '--smc-check=all-non-file',
+    '--dump-instr=no',
+    '--compress-strings=no',
+  ];
+  const env = { BENCH_HEARTBEAT_INTERVAL: String(3_600_000) };
+  const [server, clients] = await Promise.all([startServer(peer, env, wrapper), startClients()]);
+  const pid = server.child.pid;
+  // Registered but not scraped within a stretch: under valgrind a second of wall time holds some 50
+  // times less work, so timed scrapes would be over-counted; one scrape is counted on its own instead.
+  const collector = (on: boolean) => server.child.call('collector', { on, intervalMs: 2 ** 31 - 1 });
+  const rows: Row[] = [];
+  try {
+    await connect(clients, peer, { url: server.url, count: n, joins: 'bench' });
+    await server.members('bench', n);
+    const passes = Math.max(1, Math.ceil(sizes.metricsInstructionDeliveries / n));
+    await server.child.call('stubWrites', { rooms: ROOM });
+    for (const on of [true, false]) {
+      await collector(on);
+      await server.child.call('stretch', { rooms: ROOM, passes }, 3_600_000);
+    }
+    await collector(false);
+    for (let pair = 0; pair < sizes.metricsPairs; pair++) {
+      for (const on of pair % 2 === 0 ? [false, true] : [true, false]) {
+        await collector(on);
+        callgrind(pid, dir, 'zero');
+        await server.child.call('stretch', { rooms: ROOM, passes }, 3_600_000);
+        const instructions = callgrind(pid, dir, 'dump');
+        rows.push({
+          scenario: 'metrics',
+          peer: on ? COLLECTOR_ON : COLLECTOR_OFF,
+          size: n,
+          run: pair,
+          metrics: { irPerDelivery: instructions / (n * passes) },
+        });
+        log(`metrics --callgrind: pair ${pair + 1}, collector ${on ? 'on' : 'off'}: ${instructions} instructions`);
+      }
+      await collector(false);
+    }
+    callgrind(pid, dir, 'zero');
+    await server.child.call('scrapeCost', { count: SCRAPES / 5, collect: false }, 3_600_000);
+    const scrape = callgrind(pid, dir, 'dump') / SCRAPES;
+    for (const row of rows) if (row.peer === COLLECTOR_ON) row.metrics.irPerScrape = scrape;
+    return rows;
+  } finally {
+    await Promise.all([server.child.stop(), clients.stop()]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

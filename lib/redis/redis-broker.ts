@@ -150,14 +150,29 @@ class RedisConnection implements BrokerConnection {
     const name = this.prefix + channel;
     this.wanted.add(name);
     this.dropped.delete(name);
-    if (this.subscriber.status === 'ready') await this.subscriber.ssubscribe(name);
+    if (this.subscriber.status !== 'ready') return;
+    const subscribed = this.subscriber.ssubscribe(name);
+    if (this.answersNow) await subscribed;
+    else subscribed.catch(() => undefined);
   }
 
   async unsubscribe(channel: string): Promise<void> {
     const name = this.prefix + channel;
     this.wanted.delete(name);
-    if (this.subscriber.status === 'ready') await this.subscriber.sunsubscribe(name);
-    else this.dropped.add(name);
+    if (this.subscriber.status !== 'ready') return void this.dropped.add(name);
+    const unsubscribed = this.subscriber.sunsubscribe(name);
+    if (this.answersNow) return void (await unsubscribed);
+    this.dropped.add(name);
+    unsubscribed.catch(() => undefined);
+  }
+
+  /**
+   * Whether a command the ready subscriber is sent now may be waited for. Redis lost, the publisher
+   * may notice before the subscriber does, whose command would then wait for the reconnect: while
+   * Redis is away, (un)subscribing resolves at once, and takes effect on reconnect.
+   */
+  private get answersNow(): boolean {
+    return this.publisher.status === 'ready';
   }
 
   /**

@@ -71,7 +71,7 @@ describe('Redis broker subscriptions while the subscriber connects', () => {
   });
   after(async () => {
     await connection?.close();
-    await publisher.quit();
+    await publisher.quit().catch(() => publisher.disconnect());
     await redis.dispose();
   });
 
@@ -96,19 +96,19 @@ describe('Redis broker subscriptions while the subscriber connects', () => {
   });
 
   it('after Redis is back, holds what it held, what was asked for while it reconnected, and not what was let go of', async () => {
-    await connection.subscribe('kept');
-    await connection.subscribe('let-go');
+    await within(Promise.resolve(connection.subscribe('kept')), 5000, 'subscribe kept');
+    await within(Promise.resolve(connection.subscribe('let-go')), 5000, 'subscribe let-go');
     const subscriber = publisher.duplicates.at(-1)!;
     const down = listener.until(false);
-    await redis.stop();
+    await within(redis.stop(), 5000, 'redis stopped');
     await down;
-    await connection.subscribe('while-down');
-    await connection.unsubscribe('let-go');
+    await within(Promise.resolve(connection.subscribe('while-down')), 5000, 'subscribe while down');
+    await within(Promise.resolve(connection.unsubscribe('let-go')), 5000, 'unsubscribe while down');
     const up = listener.until(true);
     // Again during the handshake, this time of the reconnect.
     const connected = once(subscriber, 'connect').then(() => connection.subscribe('reconnect-handshake'));
-    await redis.start();
-    await connected;
+    await within(redis.start(), 5000, 'redis started');
+    await within(connected, 10_000, 'the subscriber connected again');
     await up;
     for (const channel of ['before', 'handshake', 'kept', 'while-down', 'reconnect-handshake']) {
       assert.equal(await subscribers(channel), 1, channel);

@@ -62,7 +62,7 @@ export const FULL: Sizes = {
   metricsPairs: 30,
   metricsBurst: 60,
   metricsStubbedDeliveries: 10_000_000,
-  metricsInstructionDeliveries: 1_000_000,
+  metricsInstructionDeliveries: 2_500_000,
 };
 
 export const QUICK: Sizes = {

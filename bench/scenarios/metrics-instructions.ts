@@ -10,6 +10,12 @@ import { connect, startClients, startServer, type Row } from './processes.js';
 const ROOM = { prefix: 'bench' };
 /** Scrapes counted per measurement of one scrape's instructions. */
 const SCRAPES = 100;
+/**
+ * Passes between two scrapes in a stretch with the collector on: about a tenth of what this server
+ * broadcasts to 5,000 stubbed sockets in a second, so ten times the scrapes of the real rate (which
+ * would leave a stretch of callgrind's length with none or one).
+ */
+export const SCRAPE_EVERY_PASSES = 250;
 
 /** Zeroes callgrind's counters in process `pid`, or dumps them and returns the instructions since. */
 function callgrind(pid: number, dir: string, action: 'zero' | 'dump'): number {
@@ -28,8 +34,9 @@ function callgrind(pid: number, dir: string, action: 'zero' | 'dump'): number {
  * The metrics scenario counted in instructions rather than timed (`--callgrind`): the same server
  * under `valgrind --tool=callgrind`, whose counts do not depend on what else the machine runs.
  * Writes stubbed, `sizes.metricsPairs` pairs of stretches of `passes` broadcasts, collector off and
- * on (registered, in alternating order): what the hot path pays for it; then the instructions of
- * one scrape, over `SCRAPES` of them. Each figure is the server's instructions between a zero and a
+ * on (in alternating order; on, it is scraped every `SCRAPE_EVERY_PASSES` passes, ten times the
+ * real rate, whatever a scrape costs later, collections included, counted); then the
+ * instructions of one scrape alone, over `SCRAPES` of them. Each figure is the server's instructions between a zero and a
  * dump of callgrind's counters around one command (its IPC included, a few thousand instructions).
  */
 export async function metricsInstructions(
@@ -51,9 +58,11 @@ export async function metricsInstructions(
   const env = { BENCH_HEARTBEAT_INTERVAL: String(3_600_000) };
   const [server, clients] = await Promise.all([startServer(peer, env, wrapper), startClients()]);
   const pid = server.child.pid;
-  // Registered but not scraped within a stretch: under valgrind a second of wall time holds some 50
-  // times less work, so timed scrapes would be over-counted; one scrape is counted on its own instead.
+  // Scraped by pass count, not by the clock: under valgrind a second of wall time holds some 50 times
+  // less work, so a timer would scrape that much too often.
   const collector = (on: boolean) => server.child.call('collector', { on, intervalMs: 2 ** 31 - 1 });
+  const stretch = (on: boolean, passes: number) =>
+    server.child.call('stretch', { rooms: ROOM, passes, scrapeEvery: on ? SCRAPE_EVERY_PASSES : 0 }, 3_600_000);
   const rows: Row[] = [];
   try {
     await connect(clients, peer, { url: server.url, count: n, joins: 'bench' });
@@ -62,14 +71,14 @@ export async function metricsInstructions(
     await server.child.call('stubWrites', { rooms: ROOM });
     for (const on of [true, false]) {
       await collector(on);
-      await server.child.call('stretch', { rooms: ROOM, passes }, 3_600_000);
+      await stretch(on, passes);
     }
     await collector(false);
     for (let pair = 0; pair < sizes.metricsPairs; pair++) {
       for (const on of pair % 2 === 0 ? [false, true] : [true, false]) {
         await collector(on);
         callgrind(pid, dir, 'zero');
-        await server.child.call('stretch', { rooms: ROOM, passes }, 3_600_000);
+        await stretch(on, passes);
         const instructions = callgrind(pid, dir, 'dump');
         rows.push({
           scenario: 'metrics',

@@ -74,12 +74,13 @@ export async function runServer(peer: Peer): Promise<void> {
     for (const ws of peer.transports()) if (ws._socket !== null) ws._socket.write = noWrite;
     return deliveriesPerPass(rooms);
   };
-  const stubbedStretch = async (rooms: string[], perPass: number, passes: number) => {
+  const stubbedStretch = async (rooms: string[], perPass: number, passes: number, scrapeEvery = 0) => {
     const cpu = process.cpuUsage();
     const start = performance.now();
     for (let i = 0; i < passes; i++) {
       broadcastAll(rooms);
       await yieldToLoop();
+      if (scrapeEvery > 0 && (i + 1) % scrapeEvery === 0) await peer.collector!.scrape();
     }
     const wallNs = (performance.now() - start) * 1e6;
     return { deliveries: perPass * passes, broadcasts: rooms.length * passes, cpuNs: cpuNs(cpu), wallNs };
@@ -138,10 +139,13 @@ export async function runServer(peer: Peer): Promise<void> {
       },
       /** Every socket's kernel write stubbed from here on (destructive); the deliveries of one pass over `rooms`. */
       stubWrites: ({ rooms }: { rooms: RoomList }) => stubWrites(roomNames(rooms)),
-      /** One stretch of `passes` with writes stubbed (after `stubWrites`): its CPU and wall time. */
-      async stretch({ rooms, passes }: { rooms: RoomList; passes: number }) {
+      /**
+       * One stretch of `passes` with writes stubbed (after `stubWrites`): its CPU and wall time. With
+       * `scrapeEvery`, the collector (on) is scraped after every that many passes, by count, not time.
+       */
+      async stretch({ rooms, passes, scrapeEvery }: { rooms: RoomList; passes: number; scrapeEvery?: number }) {
         const names = roomNames(rooms);
-        return stubbedStretch(names, await deliveriesPerPass(names), passes);
+        return stubbedStretch(names, await deliveriesPerPass(names), passes, scrapeEvery);
       },
       /** The peer's metrics collector on (registered, scraped every `intervalMs`) or off (unregistered). */
       collector({ on, intervalMs }: { on: boolean; intervalMs: number }) {

@@ -124,10 +124,12 @@ class RedisConnection implements BrokerConnection {
       if (name.startsWith(this.prefix)) this.listener.message(name.slice(this.prefix.length), message);
     });
     this.subscriber.on('ready', this.resubscribe);
-    this.subscriber.on('close', this.unsubscribed);
+    this.subscriber.on('close', this.connectionLost);
     for (const client of [this.publisher, this.subscriber]) {
       for (const event of STATUS_EVENTS) client.on(event, this.checkStatus);
     }
+    // A duplicate of a `lazyConnect` client waits for a first command, which is only sent once it is ready.
+    if (this.subscriber.status === 'wait') this.subscriber.connect().catch(() => undefined);
     this.wasUp = this.up;
   }
 
@@ -199,7 +201,7 @@ class RedisConnection implements BrokerConnection {
     });
   };
 
-  private readonly unsubscribed = (): void => {
+  private readonly connectionLost = (): void => {
     this.subscribed = false;
     ++this.connectionEpoch;
   };
@@ -211,7 +213,7 @@ class RedisConnection implements BrokerConnection {
     }
     this.subscriber.removeAllListeners('smessageBuffer');
     this.subscriber.off('ready', this.resubscribe);
-    this.subscriber.off('close', this.unsubscribed);
+    this.subscriber.off('close', this.connectionLost);
     // While Redis is away, QUIT would wait behind the queued (un)subscribes until it is back: forever,
     // if it never is. Disconnecting drops that queue (its promises are already handled).
     if (this.subscriber.status === 'ready') await this.subscriber.quit().catch(() => undefined);

@@ -1,14 +1,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BROKER_KINDS, missingProgram, type BrokerKind } from './brokers.js';
 import { environment, ROOT } from './environment.js';
 import { heapPerSocket } from './heap.js';
 import { killChildren } from './ipc.js';
-import { PEERS, SUBJECT, type PeerInfo } from './peers.js';
+import { PEERS, SUBJECT } from './peers.js';
 import { selfTimes } from './profile.js';
 import { redisVersion } from './redis.js';
 import { render, type Results } from './report.js';
 import { fanout, heapSnapshots } from './scenarios/fanout.js';
+import { brokerPair, brokerSpread, CLASSIC } from './scenarios/brokers.js';
 import type { Row } from './scenarios/processes.js';
 import { presence } from './scenarios/presence.js';
 import { redis } from './scenarios/redis.js';
@@ -17,7 +19,7 @@ import { FULL, QUICK, type Sizes } from './sizes.js';
 
 /**
  * `npm run bench` writes BENCHMARKS.md; `npm run bench -- --quick` runs tiny sizes once and
- * writes its report to the temp directory. Options: `--only=fanout,registry,redis,presence`,
+ * writes its report to the temp directory. Options: `--only=fanout,registry,redis,presence,brokers,spread`,
  * `--peers=a,b`, `--runs=N`, `--out=FILE`, `--print` (the report on stdout too), `--profile`
  * (no report: CPU profiles of the stubbed fan-out and of join+leave with their top self-time
  * functions, and what the heap holds per socket; `--only=stubbed,heap,join-leave` narrows it).
@@ -29,7 +31,7 @@ const option = (name: string) => args.find((arg) => arg.startsWith(`--${name}=`)
 const quick = flag('quick');
 const sizes: Sizes = { ...(quick ? QUICK : FULL) };
 if (option('runs') !== undefined) sizes.runs = Number(option('runs'));
-const only = new Set((option('only') ?? 'fanout,registry,redis,presence').split(','));
+const only = new Set((option('only') ?? 'fanout,registry,redis,presence,brokers,spread').split(','));
 const chosen = option('peers')?.split(',');
 const peers = PEERS.filter((peer) => chosen === undefined || chosen.includes(peer.name));
 const out = option('out') ?? (quick ? join(tmpdir(), 'nestjs-rooms-BENCHMARKS.quick.md') : join(ROOT, 'BENCHMARKS.md'));
@@ -108,6 +110,16 @@ async function main(): Promise<void> {
   if (!env.pinned) notes.push('`taskset` was not found: processes were not pinned to cores.');
   if (only.has('redis') && !hasRedis) notes.push('`redis-server` was not found: the Redis scenario was skipped.');
   if (only.has('presence') && !hasRedis) notes.push('`redis-server` was not found: the presence scenario was skipped.');
+  // The broker scenarios: nestjs-rooms on each broker installed here, Socket.IO's classic adapter when Redis is.
+  const brokers = BROKER_KINDS.filter((kind) => missingProgram(kind) === undefined).map((name) => ({ name }));
+  const spread: Array<{ name: BrokerKind | typeof CLASSIC }> = [...brokers];
+  if (hasRedis) spread.push({ name: CLASSIC });
+  for (const kind of BROKER_KINDS) {
+    const missing = missingProgram(kind);
+    if (missing !== undefined && (only.has('brokers') || only.has('spread'))) {
+      notes.push(`\`${missing}\` was not found: the broker scenarios ran without ${kind}.`);
+    }
+  }
   if (quick)
     notes.push('--quick runs every peer at once on tiny sizes: it checks that the harness works, nothing more.');
   else {
@@ -123,13 +135,13 @@ async function main(): Promise<void> {
   );
 
   // --quick checks that everything still runs, not how fast: its peers run side by side.
-  const each = async (
-    list: PeerInfo[],
+  const each = async <P extends { name: string }>(
+    list: P[],
     label: string,
-    task: (peer: PeerInfo, run: number) => Promise<Row>,
+    task: (peer: P, run: number) => Promise<Row>,
     run: number,
   ) => {
-    const one = (peer: PeerInfo) => measure(run, `${label} ${peer.name}`, () => task(peer, run), rows);
+    const one = (peer: P) => measure(run, `${label} ${peer.name}`, () => task(peer, run), rows);
     if (quick) await Promise.all(list.map(one));
     else for (const peer of rotated(list, run)) await one(peer);
   };
@@ -157,6 +169,8 @@ async function main(): Promise<void> {
     }
     // nestjs-rooms alone: the peers have no presence to compare with.
     if (only.has('presence') && hasRedis) await measure(run, 'presence', () => presence(run, sizes), rows);
+    if (only.has('brokers')) await each(brokers, 'brokers', (broker) => brokerPair(broker.name, run, sizes), run);
+    if (only.has('spread')) await each(spread, 'spread', (broker) => brokerSpread(broker.name, run, sizes), run);
   }
   rows.sort((a, b) => PEERS.findIndex((p) => p.name === a.peer) - PEERS.findIndex((p) => p.name === b.peer));
 
@@ -175,7 +189,9 @@ async function main(): Promise<void> {
     ((only.has('fanout') ? peers.length * sizes.fanout.length : 0) +
       (only.has('registry') ? peers.filter((p) => p.rooms).length : 0) +
       (only.has('redis') && hasRedis ? peers.filter((p) => p.redis).length : 0) +
-      (only.has('presence') && hasRedis ? 1 : 0));
+      (only.has('presence') && hasRedis ? 1 : 0) +
+      (only.has('brokers') ? brokers.length : 0) +
+      (only.has('spread') ? spread.length : 0));
   console.log(`bench${quick ? ' --quick' : ''}: ${rows.length}/${expected} peer runs measured, report in ${out}`);
   if (broken.length > 0 || rows.length !== expected) throw new Error('some figures are missing');
 }

@@ -31,6 +31,11 @@ export interface Sizes {
   presenceReads: number;
   /** Tracks timed from one server to the other's `'presence'` event, one every `probeIntervalMs`. */
   presenceProbes: number;
+  /** Broker spread: servers on one broker, sockets in rooms of `spreadRoomSize` placed at random, broadcasts to each room. */
+  spreadServers: number;
+  spreadSockets: number;
+  spreadRoomSize: number;
+  spreadRepeats: number;
 }
 
 export const FULL: Sizes = {
@@ -51,6 +56,10 @@ export const FULL: Sizes = {
   presenceEntries: 1000,
   presenceReads: 1000,
   presenceProbes: 200,
+  spreadServers: 8,
+  spreadSockets: 10_000,
+  spreadRoomSize: 10,
+  spreadRepeats: 5,
 };
 
 export const QUICK: Sizes = {
@@ -71,4 +80,8 @@ export const QUICK: Sizes = {
   presenceEntries: 100,
   presenceReads: 100,
   presenceProbes: 20,
+  spreadServers: 3,
+  spreadSockets: 60,
+  spreadRoomSize: 4,
+  spreadRepeats: 2,
 };

@@ -27,7 +27,7 @@ export function missingProgram(kind: BrokerKind): string | undefined {
 
 export function natsVersion(): string | undefined {
   try {
-    return /v(\S+)/.exec(execFileSync('nats-server', ['--version'], { encoding: 'utf8' }))?.[1];
+    return /\bv(\d\S*)/.exec(execFileSync('nats-server', ['--version'], { encoding: 'utf8' }))?.[1];
   } catch {
     return undefined;
   }

@@ -384,7 +384,12 @@ export function render(results: Results): string {
         ['CPU', `${env.cpu}, ${env.cores} cores, ${env.memoryGiB} GiB`],
         ['kernel', env.kernel],
         ['node', env.node],
-        ['pinning', env.pinned ? 'servers on core 0, clients and Redis on core 1 (`taskset`)' : 'none (no taskset)'],
+        [
+          'pinning',
+          env.pinned
+            ? 'servers on core 0, clients and the broker (Redis, NATS, Postgres) on core 1 (`taskset`)'
+            : 'none (no taskset)',
+        ],
         [
           'load average (1, 5, 15 min)',
           `${env.loadBefore.map((v) => v.toFixed(2)).join(', ')} before; ${(env.loadAfter ?? []).map((v) => v.toFixed(2)).join(', ')} after`,
@@ -457,12 +462,14 @@ export function render(results: Results): string {
       "   broadcast, counted on the servers' TCP sockets (`bytesWritten` / `bytesRead`): the broker's own traffic on",
       '   the wire, protocol framing, replies and heartbeats included, the same measure for the three.',
       `7. **Brokers, ${n(sizes.spreadServers)} servers** (\`--only=spread\`): ${n(sizes.spreadSockets)} sockets in rooms of ${sizes.spreadRoomSize}, each socket on a`,
-      `   server drawn at random (the same draw for every broker of a run); each room's sender broadcasts to it ${sizes.spreadRepeats} times,`,
-      '   all servers at once. Each server counts what its broker subscriber hands over (a counting wrapper around the broker,',
-      '   in the bench server only; for Socket.IO, the adapter’s subscriber client), by whether it has a member of the',
-      "   room, and the bytes it read from the broker's connections. Socket.IO's classic adapter",
-      '   (`@socket.io/redis-adapter` `createAdapter`, pub/sub: every server gets every broadcast) on Redis is measured',
-      '   in the same run; the target is at most 5 % of its messages for rooms where a server has no member.',
+      '   server drawn at random (the same draw for every broker of a run; the servers share core 0, the clients and',
+      `   the broker core 1); every room has one sending server, which broadcasts to it ${sizes.spreadRepeats} times, all servers at once.`,
+      '   Each server counts what its broker subscriber hands over (a counting wrapper around the broker in the bench',
+      '   server, not in lib/; for Socket.IO, the adapter’s subscriber client), by whether it has a member of the room:',
+      '   messages and their bytes (payload and channel name), averaged over the servers; and the bytes it read from',
+      "   its broker connections on the wire, everything included. Socket.IO's classic adapter (`@socket.io/redis-adapter`",
+      '   `createAdapter`: pub/sub, every server gets every broadcast) on Redis is measured in the same run; the target is',
+      '   at most 5 % of its messages for rooms where a server has no member.',
     ].join('\n'),
   );
   out.push('');

@@ -37,6 +37,17 @@ export function hasPostgres(): boolean {
   }
 }
 
+/** The installed Postgres's version (`initdb --version`), or undefined when it is not installed. */
+export function postgresVersion(): string | undefined {
+  try {
+    return /\(PostgreSQL\)\s+(\S+)/.exec(
+      execFileSync(postgresTool('initdb'), ['--version'], { encoding: 'utf8' }),
+    )?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
 function canRun(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);

@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { canPin } from './ipc.js';
+import { postgresVersion } from '../test/support/postgres-server.js';
+import { natsVersion } from './brokers.js';
 import { redisVersion } from './redis.js';
 
 /** The project root (this file runs from build/bench/). */
@@ -68,6 +70,10 @@ export function environment(): Environment {
       '@nestjs/websockets': packageVersion('@nestjs/websockets'),
       '@nestjs/platform-ws': packageVersion('@nestjs/platform-ws'),
       'redis-server': redisVersion() ?? 'not installed',
+      '@nats-io/transport-node': packageVersion('@nats-io/transport-node'),
+      'nats-server': natsVersion() ?? 'not installed',
+      pg: packageVersion('pg'),
+      postgres: postgresVersion() ?? 'not installed',
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { Environment } from './environment.js';
+import { CLASSIC } from './scenarios/brokers.js';
 import { SUBJECT } from './peers.js';
 import type { Row } from './scenarios/processes.js';
 import type { Sizes } from './sizes.js';
@@ -85,6 +86,51 @@ const PRESENCE: Metric[] = [
   { key: 'brokerBytesPerChange', label: 'Redis bytes received by B per change', unit: 'bytes', better: 'lower' },
 ];
 
+const BROKERS: Metric[] = [
+  { key: 'deliveriesPerSec', label: 'deliveries/s, end to end', unit: 'rate', better: 'higher' },
+  { key: 'cpuNsPerDelivery', label: 'CPU of both servers per delivery (ns)', unit: 'ns', better: 'lower' },
+  { key: 'localP50Us', label: 'latency p50, member on A (µs)', unit: 'us', better: 'lower' },
+  { key: 'remoteP50Us', label: 'latency p50, member on B (µs)', unit: 'us', better: 'lower' },
+  { key: 'addedP50Us', label: 'added latency on B, p50 (µs)', unit: 'us', better: 'lower' },
+  { key: 'addedP99Us', label: 'added latency on B, p99 (µs)', unit: 'us', better: 'lower' },
+  { key: 'brokerInBytes', label: 'bytes into the broker per broadcast', unit: 'bytes', better: 'lower' },
+  { key: 'brokerOutBytes', label: 'bytes out of the broker per broadcast', unit: 'bytes', better: 'lower' },
+];
+
+const SPREAD: Metric[] = [
+  {
+    key: 'strayMessagesPerK',
+    label: 'messages for rooms without a member here, per server per 1,000 broadcasts',
+    unit: 'us',
+    better: 'lower',
+  },
+  {
+    key: 'strayBytesPerBroadcast',
+    label: 'their bytes (payload and channel) per server per broadcast',
+    unit: 'us',
+    better: 'lower',
+  },
+  {
+    key: 'memberMessagesPerK',
+    label: 'messages for rooms with a member here, per server per 1,000 broadcasts',
+    unit: 'us',
+    better: 'lower',
+    noRatio: true,
+  },
+  {
+    key: 'wireBytesPerBroadcast',
+    label: 'bytes each server read from the broker per broadcast (all traffic)',
+    unit: 'bytes',
+    better: 'lower',
+  },
+  {
+    key: 'bytesPerMessage',
+    label: 'bytes of one message (payload and channel)',
+    unit: 'bytes',
+    better: 'lower',
+  },
+];
+
 function format(value: number, unit: Unit): string {
   if (!Number.isFinite(value)) return 'n/a';
   const grouped = (v: number, digits: number) =>
@@ -146,14 +192,14 @@ class Table {
     return summarize([...this.byRun(scenario, peer, size, key).values()]);
   }
 
-  /** SUBJECT ÷ peer, taken run by run (both measured in the same run), then summarised. */
-  ratio(scenario: Row['scenario'], peer: string, size: number, key: string): Summary {
-    return summarize(this.ratios(scenario, peer, size, key));
+  /** `of` ÷ peer, taken run by run (both measured in the same run), then summarised. */
+  ratio(scenario: Row['scenario'], peer: string, size: number, key: string, of = SUBJECT): Summary {
+    return summarize(this.ratios(scenario, peer, size, key, of));
   }
 
-  /** SUBJECT ÷ peer of each run (or pair) that measured both. */
-  ratios(scenario: Row['scenario'], peer: string, size: number, key: string): number[] {
-    const subject = this.byRun(scenario, SUBJECT, size, key);
+  /** `of` ÷ peer of each run (or pair) that measured both. */
+  ratios(scenario: Row['scenario'], peer: string, size: number, key: string, of = SUBJECT): number[] {
+    const subject = this.byRun(scenario, of, size, key);
     const other = this.byRun(scenario, peer, size, key);
     const ratios: number[] = [];
     for (const [run, value] of subject) if (other.has(run)) ratios.push(value / other.get(run)!);
@@ -257,6 +303,19 @@ function instructionsSection(table: Table, size: number): string {
       `with writes stubbed): at one scrape a second, the difference is a tenth. One scrape alone: ` +
       `${ir(scrape.median)} instructions, the library's own work for ${ir(scrape.median / off.median)} deliveries.`,
   ].join('\n');
+}
+
+/** Every other peer ÷ `base`, one row each (the broker scenarios, whose peers are brokers). */
+function ratiosTo(table: Table, scenario: Row['scenario'], size: number, all: Metric[], base: string): string {
+  const metrics = all.filter((metric) => !metric.noRatio);
+  const peers = table.peers(scenario).filter((peer) => peer !== base);
+  return markdownTable(
+    [`peer ÷ ${base}`, ...metrics.map((metric) => `${metric.label} (${metric.better} is better)`)],
+    peers.map((peer) => [
+      peer,
+      ...metrics.map((metric) => ratioCell(table.ratio(scenario, base, size, metric.key, peer))),
+    ]),
+  );
 }
 
 interface Target {
@@ -392,6 +451,17 @@ function targets(table: Table): Target[] {
       },
     );
   }
+  for (const size of table.sizes('spread')) {
+    for (const broker of table.peers('spread').filter((peer) => peer !== CLASSIC)) {
+      list.push({
+        what: `${broker}: messages for rooms without a member, vs ${CLASSIC} (publish to every server)`,
+        value: table.ratio('spread', CLASSIC, size, 'strayMessagesPerK', broker),
+        show: (v) => `${(v * 100).toFixed(1)} %`,
+        ok: (v) => v <= 0.05,
+        goal: '<= 5 %',
+      });
+    }
+  }
   return list.filter((target) => target.value.n > 0);
 }
 
@@ -421,7 +491,12 @@ export function render(results: Results): string {
         ['CPU', `${env.cpu}, ${env.cores} cores, ${env.memoryGiB} GiB`],
         ['kernel', env.kernel],
         ['node', env.node],
-        ['pinning', env.pinned ? 'servers on core 0, clients and Redis on core 1 (`taskset`)' : 'none (no taskset)'],
+        [
+          'pinning',
+          env.pinned
+            ? 'servers on core 0, clients and the broker (Redis, NATS, Postgres) on core 1 (`taskset`)'
+            : 'none (no taskset)',
+        ],
         [
           'load average (1, 5, 15 min)',
           `${env.loadBefore.map((v) => v.toFixed(2)).join(', ')} before; ${(env.loadAfter ?? []).map((v) => v.toFixed(2)).join(', ')} after`,
@@ -498,6 +573,21 @@ export function render(results: Results): string {
       '   slices of 200 back to back, once per pair after all of them (then a `gc()`, so that no stretch collects',
       '   their garbage). `--callgrind` counts the same under `valgrind --tool=callgrind` instead: instructions',
       `   per delivery over stretches of ${n(sizes.metricsInstructionDeliveries)} deliveries, the collector off, or on and scraped every ${SCRAPE_EVERY_PASSES} passes, and per scrape.`,
+      `7. **Brokers, two servers** (nestjs-rooms on each broker installed; \`--only=brokers\`): a private`,
+      '   `redis-server`, `nats-server` or throwaway Postgres cluster (`initdb` + `pg_ctl`; the test helpers of',
+      '   test/support, on free ports) pinned to core 1, and the figures of scenario 4 on it. *Bytes into / out of',
+      '   the broker*: bytes the two servers wrote to / read from their connections to the broker over the burst, per',
+      "   broadcast, counted on the servers' TCP sockets (`bytesWritten` / `bytesRead`): the broker's own traffic on",
+      '   the wire, protocol framing, replies and heartbeats included, the same measure for the three.',
+      `8. **Brokers, ${n(sizes.spreadServers)} servers** (\`--only=spread\`): ${n(sizes.spreadSockets)} sockets in rooms of ${sizes.spreadRoomSize}, each socket on a`,
+      '   server drawn at random (the same draw for every broker of a run; the servers share core 0, the clients and',
+      `   the broker core 1); every room has one sending server, which broadcasts to it ${sizes.spreadRepeats} times, all servers at once.`,
+      '   Each server counts what its broker subscriber hands over (a counting wrapper around the broker in the bench',
+      '   server, not in lib/; for Socket.IO, the adapter’s subscriber client), by whether it has a member of the room:',
+      '   messages and their bytes (payload and channel name), averaged over the servers; and the bytes it read from',
+      "   its broker connections on the wire, everything included. Socket.IO's classic adapter (`@socket.io/redis-adapter`",
+      '   `createAdapter`: pub/sub, every server gets every broadcast) on Redis is measured in the same run; the target is',
+      '   at most 5 % of its messages for rooms where a server has no member.',
     ].join('\n'),
   );
   out.push('');
@@ -536,6 +626,15 @@ export function render(results: Results): string {
       '',
     );
     out.push(metricsSection(table, size));
+  }
+  for (const size of table.sizes('brokers')) {
+    out.push('', `## 7. Brokers side by side: two servers, ${n(size)} sockets (nestjs-rooms)`, '');
+    out.push(figures(table, 'brokers', size, BROKERS), '', ratiosTo(table, 'brokers', size, BROKERS, 'redis'));
+  }
+  for (const size of table.sizes('spread')) {
+    const servers = `${n(sizes.spreadServers)} servers, ${n(size)} sockets in rooms of ${sizes.spreadRoomSize}`;
+    out.push('', `## 8. Brokers: ${servers} placed at random`, '');
+    out.push(figures(table, 'spread', size, SPREAD), '', ratiosTo(table, 'spread', size, SPREAD, CLASSIC));
   }
 
   out.push('', '## Targets', '');

@@ -1,14 +1,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BROKER_KINDS, missingProgram, type BrokerKind } from './brokers.js';
 import { environment, ROOT } from './environment.js';
 import { heapPerSocket } from './heap.js';
 import { killChildren } from './ipc.js';
-import { PEERS, SUBJECT, type PeerInfo } from './peers.js';
+import { PEERS, SUBJECT } from './peers.js';
 import { selfTimes } from './profile.js';
 import { redisVersion } from './redis.js';
 import { render, type Results } from './report.js';
 import { fanout, heapSnapshots } from './scenarios/fanout.js';
+import { brokerPair, brokerSpread, CLASSIC } from './scenarios/brokers.js';
 import type { Row } from './scenarios/processes.js';
 import { metricsInstructions } from './scenarios/metrics-instructions.js';
 import { metricsPairs } from './scenarios/metrics.js';
@@ -19,7 +21,7 @@ import { FULL, QUICK, type Sizes } from './sizes.js';
 
 /**
  * `npm run bench` writes BENCHMARKS.md; `npm run bench -- --quick` runs tiny sizes once and
- * writes its report to the temp directory. Options: `--only=fanout,registry,redis,presence,metrics`,
+ * writes its report to the temp directory. Options: `--only=fanout,registry,redis,presence,metrics,brokers,spread`,
  * `--peers=a,b`, `--runs=N`, `--pairs=N` (of the metrics scenario), `--callgrind` (the metrics
  * scenario counted in instructions under valgrind instead of timed), `--out=FILE`, `--print` (the report on stdout too), `--profile`
  * (no report: CPU profiles of the stubbed fan-out and of join+leave with their top self-time
@@ -33,7 +35,7 @@ const quick = flag('quick');
 const sizes: Sizes = { ...(quick ? QUICK : FULL) };
 if (option('runs') !== undefined) sizes.runs = Number(option('runs'));
 if (option('pairs') !== undefined) sizes.metricsPairs = Number(option('pairs'));
-const only = new Set((option('only') ?? 'fanout,registry,redis,presence,metrics').split(','));
+const only = new Set((option('only') ?? 'fanout,registry,redis,presence,metrics,brokers,spread').split(','));
 const chosen = option('peers')?.split(',');
 const peers = PEERS.filter((peer) => chosen === undefined || chosen.includes(peer.name));
 const out = option('out') ?? (quick ? join(tmpdir(), 'nestjs-rooms-BENCHMARKS.quick.md') : join(ROOT, 'BENCHMARKS.md'));
@@ -112,6 +114,16 @@ async function main(): Promise<void> {
   if (!env.pinned) notes.push('`taskset` was not found: processes were not pinned to cores.');
   if (only.has('redis') && !hasRedis) notes.push('`redis-server` was not found: the Redis scenario was skipped.');
   if (only.has('presence') && !hasRedis) notes.push('`redis-server` was not found: the presence scenario was skipped.');
+  // The broker scenarios: nestjs-rooms on each broker installed here, Socket.IO's classic adapter when Redis is.
+  const brokers = BROKER_KINDS.filter((kind) => missingProgram(kind) === undefined).map((name) => ({ name }));
+  const spread: Array<{ name: BrokerKind | typeof CLASSIC }> = [...brokers];
+  if (hasRedis) spread.push({ name: CLASSIC });
+  for (const kind of BROKER_KINDS) {
+    const missing = missingProgram(kind);
+    if (missing !== undefined && (only.has('brokers') || only.has('spread'))) {
+      notes.push(`\`${missing}\` was not found: the broker scenarios ran without ${kind}.`);
+    }
+  }
   if (quick)
     notes.push('--quick runs every peer at once on tiny sizes: it checks that the harness works, nothing more.');
   else {
@@ -127,13 +139,13 @@ async function main(): Promise<void> {
   );
 
   // --quick checks that everything still runs, not how fast: its peers run side by side.
-  const each = async (
-    list: PeerInfo[],
+  const each = async <P extends { name: string }>(
+    list: P[],
     label: string,
-    task: (peer: PeerInfo, run: number) => Promise<Row>,
+    task: (peer: P, run: number) => Promise<Row>,
     run: number,
   ) => {
-    const one = (peer: PeerInfo) => measure(run, `${label} ${peer.name}`, () => task(peer, run), rows);
+    const one = (peer: P) => measure(run, `${label} ${peer.name}`, () => task(peer, run), rows);
     if (quick) await Promise.all(list.map(one));
     else for (const peer of rotated(list, run)) await one(peer);
   };
@@ -161,6 +173,8 @@ async function main(): Promise<void> {
     }
     // nestjs-rooms alone: the peers have no presence to compare with.
     if (only.has('presence') && hasRedis) await measure(run, 'presence', () => presence(run, sizes), rows);
+    if (only.has('brokers')) await each(brokers, 'brokers', (broker) => brokerPair(broker.name, run, sizes), run);
+    if (only.has('spread')) await each(spread, 'spread', (broker) => brokerSpread(broker.name, run, sizes), run);
   }
   // Its own pairs of stretches in one process, not runs: the collector on vs off, both nestjs-rooms.
   const subject = PEERS.find((peer) => peer.name === SUBJECT)!;
@@ -188,7 +202,9 @@ async function main(): Promise<void> {
       ((only.has('fanout') ? peers.length * sizes.fanout.length : 0) +
         (only.has('registry') ? peers.filter((p) => p.rooms).length : 0) +
         (only.has('redis') && hasRedis ? peers.filter((p) => p.redis).length : 0) +
-        (only.has('presence') && hasRedis ? 1 : 0)) +
+        (only.has('presence') && hasRedis ? 1 : 0) +
+        (only.has('brokers') ? brokers.length : 0) +
+        (only.has('spread') ? spread.length : 0)) +
     (only.has('metrics') ? 2 * sizes.metricsPairs : 0);
   console.log(`bench${quick ? ' --quick' : ''}: ${rows.length}/${expected} peer runs measured, report in ${out}`);
   if (broken.length > 0 || rows.length !== expected) throw new Error('some figures are missing');

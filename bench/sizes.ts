@@ -39,6 +39,11 @@ export interface Sizes {
   metricsStubbedDeliveries: number;
   /** Deliveries of each stretch counted under callgrind (`--callgrind`). */
   metricsInstructionDeliveries: number;
+  /** Broker spread: servers on one broker, sockets in rooms of `spreadRoomSize` placed at random, broadcasts to each room. */
+  spreadServers: number;
+  spreadSockets: number;
+  spreadRoomSize: number;
+  spreadRepeats: number;
 }
 
 export const FULL: Sizes = {
@@ -63,6 +68,10 @@ export const FULL: Sizes = {
   metricsBurst: 60,
   metricsStubbedDeliveries: 10_000_000,
   metricsInstructionDeliveries: 2_500_000,
+  spreadServers: 8,
+  spreadSockets: 10_000,
+  spreadRoomSize: 10,
+  spreadRepeats: 5,
 };
 
 export const QUICK: Sizes = {
@@ -87,4 +96,8 @@ export const QUICK: Sizes = {
   metricsBurst: 20,
   metricsStubbedDeliveries: 5000,
   metricsInstructionDeliveries: 5000,
+  spreadServers: 3,
+  spreadSockets: 60,
+  spreadRoomSize: 4,
+  spreadRepeats: 2,
 };

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
+import { startBroker } from '../brokers.js';
 import { Child, sleep } from '../ipc.js';
-import { RedisProcess } from '../redis.js';
 import type { Sizes } from '../sizes.js';
 import { quantile } from '../stats.js';
 import { CLIENT_CORE, SERVER_CORE, type Row } from './processes.js';
@@ -22,7 +22,7 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
  * convergence lag from a `track` on A to the `'presence'` event on B, p50 and p99.
  */
 export async function presence(run: number, sizes: Sizes): Promise<Row> {
-  const redis = await RedisProcess.start(CLIENT_CORE);
+  const redis = await startBroker('redis', CLIENT_CORE);
   const servers: Child[] = [];
   try {
     for (const name of ['presence A', 'presence B']) {

@@ -4,7 +4,7 @@ import { Socket } from 'node:net';
 import { writeHeapSnapshot } from 'node:v8';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { nowNs, serve, sleep } from '../ipc.js';
+import { nowNs, serve, sleep, type Handlers } from '../ipc.js';
 import { tick, type Peer } from './peer.js';
 
 /** A room, or `count` rooms named `prefix0` .. `prefix{count-1}`. */
@@ -57,8 +57,8 @@ async function stopProfile(session: Session, path: string): Promise<void> {
   session.disconnect();
 }
 
-/** Serves the orchestrator's commands for one peer in this process. */
-export async function runServer(peer: Peer): Promise<void> {
+/** Serves the orchestrator's commands for one peer in this process, and a peer's own `extra` ones. */
+export async function runServer(peer: Peer, extra: Handlers = {}): Promise<void> {
   const port = await peer.start();
   let seq = 0;
   let burstCpu: NodeJS.CpuUsage | undefined;
@@ -230,6 +230,7 @@ export async function runServer(peer: Peer): Promise<void> {
       },
       heapSnapshot: ({ path }: { path: string }) => writeHeapSnapshot(path),
       redisBytes: ({ port: redisPort }: { port: number }) => bytesReadFrom(redisPort),
+      ...extra,
     },
     { port, path: peer.path },
   );

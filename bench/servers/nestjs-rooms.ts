@@ -6,7 +6,8 @@ import { Registry } from 'prom-client';
 import type { Server } from 'ws';
 import { JoinRoom, RoomService, RoomsAdapter, RoomsModule, RoomSocket } from '../../lib/index.js';
 import { registerRoomsMetrics } from '../../lib/prometheus/index.js';
-import { RedisBroker } from '../../lib/redis/index.js';
+import { benchBroker, CountingBroker, roomOfChannel } from './bench-broker.js';
+import { TrafficCounter, trafficHandlers } from './broker-traffic.js';
 import { runServer } from './harness.js';
 import type { Collector, Peer, WsTransport } from './peer.js';
 
@@ -25,14 +26,20 @@ class BenchGateway {
   }
 }
 
-const redisUrl = process.env.BENCH_REDIS_URL;
+/** With BENCH_COUNT_BROKER=1, what the broker hands over is counted by room (./broker-traffic.ts). */
+const counter =
+  process.env.BENCH_COUNT_BROKER === '1'
+    ? new TrafficCounter(roomOfChannel, async (room) => (await rooms.in(room).local.count()) > 0)
+    : undefined;
+const inner = await benchBroker();
+const broker = inner === undefined || counter === undefined ? inner : new CountingBroker(inner, counter);
 /** Set by ./nestjs-rooms-recovery.ts: the same server with connection recovery on. */
 const recovery = process.env.BENCH_RECOVERY === '1' ? { recovery: {} } : {};
 
 @Module({
   imports: [
     RoomsModule.forRoot({
-      ...(redisUrl === undefined ? {} : { broker: new RedisBroker({ url: redisUrl }) }),
+      ...(broker === undefined ? {} : { broker }),
       ...recovery,
     }),
   ],
@@ -89,4 +96,4 @@ const peer: Peer = {
   collector,
 };
 
-await runServer(peer);
+await runServer(peer, trafficHandlers(counter));

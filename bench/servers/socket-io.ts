@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import { Server, type Socket } from 'socket.io';
+import { TrafficCounter, trafficHandlers } from './broker-traffic.js';
 import { runServer } from './harness.js';
 import type { Peer, WsTransport } from './peer.js';
 
@@ -9,9 +10,28 @@ import type { Peer, WsTransport } from './peer.js';
 const http = createServer();
 const io = new Server(http, { transports: ['websocket'], serveClient: false });
 const redisUrl = process.env.BENCH_REDIS_URL;
+/** The adapter's broadcast channel: `socket.io#/#`, then `<room>#` for a broadcast to one room. */
+const CHANNEL = 'socket.io#/#';
+/** With BENCH_COUNT_BROKER=1, what the adapter's subscriber receives is counted by room (./broker-traffic.ts). */
+const counter =
+  process.env.BENCH_COUNT_BROKER === '1'
+    ? new TrafficCounter(
+        (channel) =>
+          channel.startsWith(CHANNEL) && channel.length > CHANNEL.length
+            ? channel.slice(CHANNEL.length, -1)
+            : undefined,
+        (room) => (io.of('/').adapter.rooms.get(room)?.size ?? 0) > 0,
+      )
+    : undefined;
 if (redisUrl !== undefined) {
   const pub = new Redis(redisUrl);
-  io.adapter(createAdapter(pub, pub.duplicate()));
+  const sub = pub.duplicate();
+  if (counter !== undefined) {
+    sub.on('pmessageBuffer', (_pattern: Buffer, channel: Buffer, message: Buffer) =>
+      counter.count(channel.toString(), message.length),
+    );
+  }
+  io.adapter(createAdapter(pub, sub));
 }
 
 io.on('connection', (socket) => {
@@ -39,4 +59,4 @@ const peer: Peer = {
   },
 };
 
-await runServer(peer);
+await runServer(peer, trafficHandlers(counter));

@@ -100,12 +100,4 @@ export function clusterOf(app: INestApplication): ClusterNode {
   return app.get(RoomsServer).cluster;
 }
 
-/** A port nobody listens on right now, for gateways that listen on their own port. */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort } from './free-port.js';

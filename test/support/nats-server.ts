@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { freePort } from './app.js';
+import { freePort } from './free-port.js';
 import { killDaemon, startDaemon } from './daemon.js';
 
 /**
@@ -29,6 +29,11 @@ export class NatsProcess {
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
+  }
+
+  /** The running server's process id (the benchmark pins it to a core). */
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   async start(): Promise<void> {

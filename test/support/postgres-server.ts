@@ -1,9 +1,9 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { accessSync, chownSync, constants, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { accessSync, chownSync, constants, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from './app.js';
+import { freePort } from './free-port.js';
 
 const exec = promisify(execFile);
 
@@ -24,6 +24,28 @@ function postgresTool(name: string): string {
     if (canRun(path)) return path;
   }
   throw new Error(`${name} not found on PATH nor in ${root}/<version>/bin: install postgresql`);
+}
+
+/** Whether initdb and pg_ctl are installed (on PATH or in Debian's folder). */
+export function hasPostgres(): boolean {
+  try {
+    postgresTool('initdb');
+    postgresTool('pg_ctl');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The installed Postgres's version (`initdb --version`), or undefined when it is not installed. */
+export function postgresVersion(): string | undefined {
+  try {
+    return /\(PostgreSQL\)\s+(\S+)/.exec(
+      execFileSync(postgresTool('initdb'), ['--version'], { encoding: 'utf8' }),
+    )?.[1];
+  } catch {
+    return undefined;
+  }
 }
 
 function canRun(path: string): boolean {
@@ -62,6 +84,12 @@ export class PostgresProcess {
 
   get url(): string {
     return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
+  }
+
+  /** The postmaster's process id while running (first line of `postmaster.pid`); backends are its children. */
+  get pid(): number | undefined {
+    if (!this.running) return undefined;
+    return Number(readFileSync(join(this.data, 'postmaster.pid'), 'utf8').split('\n')[0]);
   }
 
   async start(): Promise<void> {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from './app.js';
+import { freePort } from './free-port.js';
 import { killDaemon, startDaemon } from './daemon.js';
 
 const exec = promisify(execFile);
@@ -29,6 +29,11 @@ export class RedisProcess {
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** The running server's process id (the benchmark pins it to a core). */
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   async start(): Promise<void> {

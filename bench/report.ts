@@ -76,6 +76,20 @@ const PRESENCE: Metric[] = [
   { key: 'brokerBytesPerChange', label: 'Redis bytes received by B per change', unit: 'bytes', better: 'lower' },
 ];
 
+const CHAT: Metric[] = [
+  { key: 'latencyP50Us', label: 'message latency p50 (µs)', unit: 'us', better: 'lower' },
+  { key: 'latencyP99Us', label: 'message latency p99 (µs)', unit: 'us', better: 'lower' },
+  { key: 'messagesPerSec', label: 'messages/s sent', unit: 'rate', better: 'higher' },
+  { key: 'deliveriesPerSec', label: 'deliveries/s', unit: 'rate', better: 'higher' },
+  { key: 'serverCpu', label: 'server CPU while chatting (% of a core)', unit: 'pct', better: 'lower' },
+  { key: 'cpuUsPerMessage', label: 'server CPU per message (µs)', unit: 'us', better: 'lower' },
+  { key: 'joinMs', label: 'all clients in (ms)', unit: 'us', better: 'lower' },
+  { key: 'joinCpuMsPerClient', label: 'server CPU per client in (ms)', unit: 'us', better: 'lower' },
+  { key: 'leaveMs', label: 'all clients out (ms)', unit: 'us', better: 'lower' },
+  { key: 'leaveCpuMsPerClient', label: 'server CPU per client out (ms)', unit: 'us', better: 'lower' },
+  { key: 'heapPerClient', label: 'heap per chatting client', unit: 'bytes', better: 'lower' },
+];
+
 function format(value: number, unit: Unit): string {
   if (!Number.isFinite(value)) return 'n/a';
   const grouped = (v: number, digits: number) =>
@@ -380,6 +394,12 @@ export function render(results: Results): string {
       `   batches of ${n(sizes.presenceReads)} \`presence(room)\` calls on B. *Lag*: ${n(sizes.presenceProbes)} tracks on A,`,
       `   ${sizes.probeIntervalMs} ms apart, to B's \`'presence'\` event. *Heap*: \`heapUsed\` after \`gc()\` before and after,`,
       '   per entry. *Redis bytes*: what B read from Redis per change (heartbeats included).',
+      `6. **The sample chat app** (\`--only=chat\`): \`sample/\` as \`npm start\` runs it (in memory, its room and people`,
+      `   lists, presence and metrics included), and ${n(sizes.chatClients)} scripted clients speaking its page's protocol:`,
+      `   each waits for \`welcome\`, says \`hello\` with its own name and joins one of ${n(sizes.chatRooms)} rooms (100 on their`,
+      `   way in at a time); then random clients \`say\` in their rooms, ${n(sizes.chatRate)} messages a second in all for`,
+      `   ${sizes.chatSeconds} s, each received by every other member (latency from the sender's clock to each receiver's);`,
+      '   then every client closes. Server CPU is the sample process’s `process.cpuUsage()` over each phase.',
     ].join('\n'),
   );
   out.push('');
@@ -406,6 +426,15 @@ export function render(results: Results): string {
   for (const size of table.sizes('presence')) {
     out.push('', `## 5. Presence: a room of ${n(size)} entries, two servers over Redis (nestjs-rooms only)`, '');
     out.push(figures(table, 'presence', size, PRESENCE));
+  }
+
+  for (const size of table.sizes('chat')) {
+    out.push(
+      '',
+      `## 6. The sample chat app: ${n(size)} clients in ${n(sizes.chatRooms)} rooms (nestjs-rooms only)`,
+      '',
+    );
+    out.push(figures(table, 'chat', size, CHAT));
   }
 
   out.push('', '## Targets', '');

@@ -10,6 +10,7 @@ import { redisVersion } from './redis.js';
 import { render, type Results } from './report.js';
 import { fanout, heapSnapshots } from './scenarios/fanout.js';
 import type { Row } from './scenarios/processes.js';
+import { chat } from './scenarios/chat.js';
 import { presence } from './scenarios/presence.js';
 import { redis } from './scenarios/redis.js';
 import { registry } from './scenarios/registry.js';
@@ -17,8 +18,8 @@ import { FULL, QUICK, type Sizes } from './sizes.js';
 
 /**
  * `npm run bench` writes BENCHMARKS.md; `npm run bench -- --quick` runs tiny sizes once and
- * writes its report to the temp directory. Options: `--only=fanout,registry,redis,presence`,
- * `--peers=a,b`, `--runs=N`, `--out=FILE`, `--print` (the report on stdout too), `--profile`
+ * writes its report to the temp directory. Options: `--only=fanout,registry,redis,presence,chat`,
+ * `--peers=a,b`, `--runs=N`, `--fanout=N,M` (fan-out room sizes), `--out=FILE`, `--print` (the report on stdout too), `--profile`
  * (no report: CPU profiles of the stubbed fan-out and of join+leave with their top self-time
  * functions, and what the heap holds per socket; `--only=stubbed,heap,join-leave` narrows it).
  */
@@ -29,7 +30,8 @@ const option = (name: string) => args.find((arg) => arg.startsWith(`--${name}=`)
 const quick = flag('quick');
 const sizes: Sizes = { ...(quick ? QUICK : FULL) };
 if (option('runs') !== undefined) sizes.runs = Number(option('runs'));
-const only = new Set((option('only') ?? 'fanout,registry,redis,presence').split(','));
+if (option('fanout') !== undefined) sizes.fanout = option('fanout')!.split(',').map(Number);
+const only = new Set((option('only') ?? 'fanout,registry,redis,presence,chat').split(','));
 const chosen = option('peers')?.split(',');
 const peers = PEERS.filter((peer) => chosen === undefined || chosen.includes(peer.name));
 const out = option('out') ?? (quick ? join(tmpdir(), 'nestjs-rooms-BENCHMARKS.quick.md') : join(ROOT, 'BENCHMARKS.md'));
@@ -157,6 +159,8 @@ async function main(): Promise<void> {
     }
     // nestjs-rooms alone: the peers have no presence to compare with.
     if (only.has('presence') && hasRedis) await measure(run, 'presence', () => presence(run, sizes), rows);
+    // The sample app, nestjs-rooms only: no peer runs it.
+    if (only.has('chat')) await measure(run, 'chat', () => chat(run, sizes), rows);
   }
   rows.sort((a, b) => PEERS.findIndex((p) => p.name === a.peer) - PEERS.findIndex((p) => p.name === b.peer));
 
@@ -175,7 +179,8 @@ async function main(): Promise<void> {
     ((only.has('fanout') ? peers.length * sizes.fanout.length : 0) +
       (only.has('registry') ? peers.filter((p) => p.rooms).length : 0) +
       (only.has('redis') && hasRedis ? peers.filter((p) => p.redis).length : 0) +
-      (only.has('presence') && hasRedis ? 1 : 0));
+      (only.has('presence') && hasRedis ? 1 : 0) +
+      (only.has('chat') ? 1 : 0));
   console.log(`bench${quick ? ' --quick' : ''}: ${rows.length}/${expected} peer runs measured, report in ${out}`);
   if (broken.length > 0 || rows.length !== expected) throw new Error('some figures are missing');
 }

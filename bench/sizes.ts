@@ -31,6 +31,11 @@ export interface Sizes {
   presenceReads: number;
   /** Tracks timed from one server to the other's `'presence'` event, one every `probeIntervalMs`. */
   presenceProbes: number;
+  /** Clients of the sample chat app, in `chatRooms` rooms, chatting `chatSeconds` at `chatRate` messages a second in all. */
+  chatClients: number;
+  chatRooms: number;
+  chatSeconds: number;
+  chatRate: number;
 }
 
 export const FULL: Sizes = {
@@ -51,6 +56,10 @@ export const FULL: Sizes = {
   presenceEntries: 1000,
   presenceReads: 1000,
   presenceProbes: 200,
+  chatClients: 2000,
+  chatRooms: 40,
+  chatSeconds: 20,
+  chatRate: 200,
 };
 
 export const QUICK: Sizes = {
@@ -71,4 +80,8 @@ export const QUICK: Sizes = {
   presenceEntries: 100,
   presenceReads: 100,
   presenceProbes: 20,
+  chatClients: 60,
+  chatRooms: 3,
+  chatSeconds: 2,
+  chatRate: 30,
 };

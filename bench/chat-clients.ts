@@ -26,6 +26,9 @@ let received = 0;
 let exceptions = 0;
 let expected = 0;
 let caughtUp: (() => void) | undefined;
+/** Clients the server closed while they were chatting (shed as slow consumers, say). */
+let closedEarly = 0;
+let leaving = false;
 
 const SAID = Buffer.from('{"event":"said"');
 
@@ -69,6 +72,7 @@ function open(url: string, name: string, room: string): Promise<void> {
     });
     ws.on('close', () => {
       if (step !== 'chatting') pending.reject(new Error(`${name} closed during ${step}`));
+      else if (!leaving) closedEarly++;
     });
     // Server answers that are not chat messages (an exception frame, say) are counted.
     ws.on('message', (data: RawData) => {
@@ -123,6 +127,7 @@ serve({
       expected,
       received,
       exceptions,
+      closedEarly,
       ms: (nowNs() - started) / 1e6,
       sendingMs,
       p50: quantile(latencies, 0.5),
@@ -132,6 +137,7 @@ serve({
 
   /** Every client closes; resolves once each has seen its close. */
   async leave() {
+    leaving = true;
     const started = nowNs();
     await Promise.all(
       clients.map(

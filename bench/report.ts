@@ -81,6 +81,8 @@ const CHAT: Metric[] = [
   { key: 'latencyP99Us', label: 'message latency p99 (µs)', unit: 'us', better: 'lower' },
   { key: 'messagesPerSec', label: 'messages/s sent', unit: 'rate', better: 'higher' },
   { key: 'deliveriesPerSec', label: 'deliveries/s', unit: 'rate', better: 'higher' },
+  { key: 'deliveredShare', label: 'messages delivered (% of sent × other members)', unit: 'pct', better: 'higher' },
+  { key: 'closedWhileChatting', label: 'clients closed by the server while chatting', unit: 'bytes', better: 'lower' },
   { key: 'serverCpu', label: 'server CPU while chatting (% of a core)', unit: 'pct', better: 'lower' },
   { key: 'cpuUsPerMessage', label: 'server CPU per message (µs)', unit: 'us', better: 'lower' },
   { key: 'joinMs', label: 'all clients in (ms)', unit: 'us', better: 'lower' },

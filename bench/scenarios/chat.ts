@@ -42,14 +42,14 @@ export async function chat(run: number, sizes: Sizes): Promise<Row> {
       expected: number;
       received: number;
       exceptions: number;
+      closedEarly: number;
       ms: number;
       p50: number;
       p99: number;
     }>('chat', { seconds: sizes.chatSeconds, rate: sizes.chatRate });
     const chatCpu = await server.call<number>('cpu');
-    if (talk.received !== talk.expected || talk.exceptions > 0) {
-      throw new Error(`chat: ${talk.received}/${talk.expected} deliveries, ${talk.exceptions} exceptions`);
-    }
+    // Missing deliveries are shown, not hidden: a client too slow for the server's watermarks is shed.
+    if (talk.exceptions > 0) throw new Error(`chat: ${talk.exceptions} exception frames while chatting`);
 
     await server.call('markCpu');
     const left = await clients.call<{ ms: number }>('leave');
@@ -71,6 +71,8 @@ export async function chat(run: number, sizes: Sizes): Promise<Row> {
         heapPerClient: (after.heapUsed - before.heapUsed) / count,
         messagesPerSec: talk.sent / (talk.ms / 1000),
         deliveriesPerSec: talk.received / (talk.ms / 1000),
+        deliveredShare: talk.received / talk.expected,
+        closedWhileChatting: talk.closedEarly,
         latencyP50Us: talk.p50,
         latencyP99Us: talk.p99,
         serverCpu: chatCpu / (talk.ms * 1e6),

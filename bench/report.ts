@@ -131,6 +131,22 @@ const SPREAD: Metric[] = [
   },
 ];
 
+const CHAT: Metric[] = [
+  { key: 'latencyP50Us', label: 'message latency p50 (µs)', unit: 'us', better: 'lower' },
+  { key: 'latencyP99Us', label: 'message latency p99 (µs)', unit: 'us', better: 'lower' },
+  { key: 'messagesPerSec', label: 'messages/s sent', unit: 'rate', better: 'higher' },
+  { key: 'deliveriesPerSec', label: 'deliveries/s', unit: 'rate', better: 'higher' },
+  { key: 'deliveredShare', label: 'messages delivered (% of sent × other members)', unit: 'pct', better: 'higher' },
+  { key: 'closedWhileChatting', label: 'clients closed by the server while chatting', unit: 'bytes', better: 'lower' },
+  { key: 'serverCpu', label: 'server CPU while chatting (% of a core)', unit: 'pct', better: 'lower' },
+  { key: 'cpuUsPerMessage', label: 'server CPU per message (µs)', unit: 'us', better: 'lower' },
+  { key: 'joinMs', label: 'all clients in (ms)', unit: 'us', better: 'lower' },
+  { key: 'joinCpuMsPerClient', label: 'server CPU per client in (ms)', unit: 'us', better: 'lower' },
+  { key: 'leaveMs', label: 'all clients out (ms)', unit: 'us', better: 'lower' },
+  { key: 'leaveCpuMsPerClient', label: 'server CPU per client out (ms)', unit: 'us', better: 'lower' },
+  { key: 'heapPerClient', label: 'heap per chatting client', unit: 'bytes', better: 'lower' },
+];
+
 function format(value: number, unit: Unit): string {
   if (!Number.isFinite(value)) return 'n/a';
   const grouped = (v: number, digits: number) =>
@@ -588,6 +604,12 @@ export function render(results: Results): string {
       "   its broker connections on the wire, everything included. Socket.IO's classic adapter (`@socket.io/redis-adapter`",
       '   `createAdapter`: pub/sub, every server gets every broadcast) on Redis is measured in the same run; the target is',
       '   at most 5 % of its messages for rooms where a server has no member.',
+      `9. **The sample chat app** (\`--only=chat\`): \`sample/\` as \`npm start\` runs it (in memory, its room and people`,
+      `   lists, presence and metrics included), and ${n(sizes.chatClients)} scripted clients speaking its page's protocol:`,
+      `   each waits for \`welcome\`, says \`hello\` with its own name and joins one of ${n(sizes.chatRooms)} rooms (100 on their`,
+      `   way in at a time); then random clients \`say\` in their rooms, ${n(sizes.chatRate)} messages a second in all for`,
+      `   ${sizes.chatSeconds} s, each received by every other member (latency from the sender's clock to each receiver's);`,
+      '   then every client closes. Server CPU is the sample process’s `process.cpuUsage()` over each phase.',
     ].join('\n'),
   );
   out.push('');
@@ -635,6 +657,14 @@ export function render(results: Results): string {
     const servers = `${n(sizes.spreadServers)} servers, ${n(size)} sockets in rooms of ${sizes.spreadRoomSize}`;
     out.push('', `## 8. Brokers: ${servers} placed at random`, '');
     out.push(figures(table, 'spread', size, SPREAD), '', ratiosTo(table, 'spread', size, SPREAD, CLASSIC));
+  }
+  for (const size of table.sizes('chat')) {
+    out.push(
+      '',
+      `## 9. The sample chat app: ${n(size)} clients in ${n(sizes.chatRooms)} rooms (nestjs-rooms only)`,
+      '',
+    );
+    out.push(figures(table, 'chat', size, CHAT));
   }
 
   out.push('', '## Targets', '');

@@ -14,6 +14,7 @@ import { brokerPair, brokerSpread, CLASSIC } from './scenarios/brokers.js';
 import type { Row } from './scenarios/processes.js';
 import { metricsInstructions } from './scenarios/metrics-instructions.js';
 import { metricsPairs } from './scenarios/metrics.js';
+import { chat } from './scenarios/chat.js';
 import { presence } from './scenarios/presence.js';
 import { redis } from './scenarios/redis.js';
 import { registry } from './scenarios/registry.js';
@@ -21,8 +22,8 @@ import { FULL, QUICK, type Sizes } from './sizes.js';
 
 /**
  * `npm run bench` writes BENCHMARKS.md; `npm run bench -- --quick` runs tiny sizes once and
- * writes its report to the temp directory. Options: `--only=fanout,registry,redis,presence,metrics,brokers,spread`,
- * `--peers=a,b`, `--runs=N`, `--pairs=N` (of the metrics scenario), `--callgrind` (the metrics
+ * writes its report to the temp directory. Options: `--only=fanout,registry,redis,presence,metrics,brokers,spread,chat`,
+ * `--peers=a,b`, `--runs=N`, `--fanout=N,M` (fan-out room sizes), `--pairs=N` (of the metrics scenario), `--callgrind` (the metrics
  * scenario counted in instructions under valgrind instead of timed), `--out=FILE`, `--print` (the report on stdout too), `--profile`
  * (no report: CPU profiles of the stubbed fan-out and of join+leave with their top self-time
  * functions, and what the heap holds per socket; `--only=stubbed,heap,join-leave` narrows it).
@@ -35,7 +36,8 @@ const quick = flag('quick');
 const sizes: Sizes = { ...(quick ? QUICK : FULL) };
 if (option('runs') !== undefined) sizes.runs = Number(option('runs'));
 if (option('pairs') !== undefined) sizes.metricsPairs = Number(option('pairs'));
-const only = new Set((option('only') ?? 'fanout,registry,redis,presence,metrics,brokers,spread').split(','));
+if (option('fanout') !== undefined) sizes.fanout = option('fanout')!.split(',').map(Number);
+const only = new Set((option('only') ?? 'fanout,registry,redis,presence,metrics,brokers,spread,chat').split(','));
 const chosen = option('peers')?.split(',');
 const peers = PEERS.filter((peer) => chosen === undefined || chosen.includes(peer.name));
 const out = option('out') ?? (quick ? join(tmpdir(), 'nestjs-rooms-BENCHMARKS.quick.md') : join(ROOT, 'BENCHMARKS.md'));
@@ -175,6 +177,8 @@ async function main(): Promise<void> {
     if (only.has('presence') && hasRedis) await measure(run, 'presence', () => presence(run, sizes), rows);
     if (only.has('brokers')) await each(brokers, 'brokers', (broker) => brokerPair(broker.name, run, sizes), run);
     if (only.has('spread')) await each(spread, 'spread', (broker) => brokerSpread(broker.name, run, sizes), run);
+    // The sample app, nestjs-rooms only: no peer runs it.
+    if (only.has('chat')) await measure(run, 'chat', () => chat(run, sizes), rows);
   }
   // Its own pairs of stretches in one process, not runs: the collector on vs off, both nestjs-rooms.
   const subject = PEERS.find((peer) => peer.name === SUBJECT)!;
@@ -204,7 +208,8 @@ async function main(): Promise<void> {
         (only.has('redis') && hasRedis ? peers.filter((p) => p.redis).length : 0) +
         (only.has('presence') && hasRedis ? 1 : 0) +
         (only.has('brokers') ? brokers.length : 0) +
-        (only.has('spread') ? spread.length : 0)) +
+        (only.has('spread') ? spread.length : 0) +
+        (only.has('chat') ? 1 : 0)) +
     (only.has('metrics') ? 2 * sizes.metricsPairs : 0);
   console.log(`bench${quick ? ' --quick' : ''}: ${rows.length}/${expected} peer runs measured, report in ${out}`);
   if (broken.length > 0 || rows.length !== expected) throw new Error('some figures are missing');

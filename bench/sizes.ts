@@ -44,6 +44,11 @@ export interface Sizes {
   spreadSockets: number;
   spreadRoomSize: number;
   spreadRepeats: number;
+  /** Clients of the sample chat app, in `chatRooms` rooms, chatting `chatSeconds` at `chatRate` messages a second in all. */
+  chatClients: number;
+  chatRooms: number;
+  chatSeconds: number;
+  chatRate: number;
 }
 
 export const FULL: Sizes = {
@@ -72,6 +77,10 @@ export const FULL: Sizes = {
   spreadSockets: 10_000,
   spreadRoomSize: 10,
   spreadRepeats: 5,
+  chatClients: 2000,
+  chatRooms: 40,
+  chatSeconds: 20,
+  chatRate: 200,
 };
 
 export const QUICK: Sizes = {
@@ -100,4 +109,8 @@ export const QUICK: Sizes = {
   spreadSockets: 60,
   spreadRoomSize: 4,
   spreadRepeats: 2,
+  chatClients: 60,
+  chatRooms: 3,
+  chatSeconds: 2,
+  chatRate: 30,
 };

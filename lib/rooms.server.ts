@@ -15,6 +15,7 @@ import { checkPresence } from './presence/presence-limits.js';
 import { Presence } from './presence/presence-replication.js';
 import { isValidRoomName, looksLikeSocketId } from './registry/room-names.js';
 import { RoomRegistry } from './registry/room-registry.js';
+import { isIn, isInOwnRoom, roomCountOf } from './registry/member-rooms.js';
 import { ConnectionRecovery } from './recovery/recovery.js';
 import { HeldRooms } from './recovery/held-rooms.js';
 import { SessionTransfer } from './recovery/session-transfer.js';
@@ -325,15 +326,15 @@ export class RoomsServer implements LocalServer, OperatorHost, SocketHost, OnMod
    * new room past the limit, so a list of any length costs at most one pass and usually far less.
    */
   private overLimit(socket: RoomSocket, rooms: string | readonly string[]): boolean {
-    const current = socket.roomSet;
     const max = this.maxRoomsPerSocket;
+    const size = roomCountOf(socket);
     // Far from the limit (nearly always) nothing needs a lookup.
-    if (current.size + (typeof rooms === 'string' ? 1 : rooms.length) <= max) return false;
-    let count = current.has(socket.id) ? current.size - 1 : current.size;
-    if (typeof rooms === 'string') return rooms !== socket.id && !current.has(rooms) && count + 1 > max;
+    if (size + (typeof rooms === 'string' ? 1 : rooms.length) <= max) return false;
+    let count = isInOwnRoom(socket) ? size - 1 : size;
+    if (typeof rooms === 'string') return rooms !== socket.id && !isIn(socket, rooms) && count + 1 > max;
     const counted = new Set<string>();
     for (const room of rooms) {
-      if (room === socket.id || current.has(room) || counted.has(room)) continue;
+      if (room === socket.id || isIn(socket, room) || counted.has(room)) continue;
       if (++count > max) return true;
       counted.add(room);
     }

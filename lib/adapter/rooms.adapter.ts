@@ -15,6 +15,7 @@ import { INVALID_UPGRADE_TIMEOUT, MISSING_MODULE } from '../rooms.messages.js';
 import type { MessageParser, RoomsAdapterOptions } from '../rooms.options.js';
 import { RoomsServer } from '../rooms.server.js';
 import { handshakeOf } from '../socket/handshake.js';
+import { useListenerTable } from '../socket/listener-table.js';
 import { RoomSocket, type DisconnectCallback, type DisconnectReason } from '../socket/room-socket.js';
 import type { SocketSettings } from '../socket/socket-settings.js';
 import { answerPing, negotiatedDeflate } from '../socket/write-path.js';
@@ -258,6 +259,7 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
     socket.deflate = negotiatedDeflate(socket);
     // Nest 11's exception filter answers through `emit`, which ws only dispatches locally (./nest11.ts).
     if (isNest11()) socket.emit = emitWithExceptionFrames;
+    useListenerTable(socket);
     socket.on('message', this.messages.listener);
     socket.on('ping', answerPing);
     socket.on('pong', markAlive);

@@ -112,25 +112,26 @@ export class BroadcastOperator<Events extends EventsMap = DefaultEvents> {
   /**
    * Sends `{event, data}` to every selected socket of every server exactly once. The payload is
    * serialised and framed once; a payload JSON cannot carry throws here and nobody gets anything.
+   * Other servers are told first: their deliveries then run while this one writes to its own
+   * sockets, rather than after.
    */
   emit<E extends EventName<Events>>(event: E, ...[data]: EventArgs<Events, E>): true {
     const { delivery } = this.host;
     const target = this.target;
-    let payload: Buffer;
-    let frame: number | undefined;
+    const remote = !this.flags.local;
     if (delivery.holds(this.flags)) {
       // Recovery frames it with its offset: serialised here, framed once there.
-      payload = Buffer.from(serializeEvent(event, data));
+      const payload = Buffer.from(serializeEvent(event, data));
       if (TRACING) this.trace('broadcast out', event, payload.length);
-      frame = delivery.nextFrame();
+      const frame = delivery.nextFrame();
+      if (remote) this.host.cluster.broadcast(target, this.flags, payload, frame);
       delivery.deliverPayload(target, payload, this.flags, Origin.Local, delivery.keyOf(frame));
     } else {
       const encoded = encodeEvent(event, data);
-      payload = encoded.payload;
-      if (TRACING) this.trace('broadcast out', event, payload.length);
+      if (TRACING) this.trace('broadcast out', event, encoded.payload.length);
+      if (remote) this.host.cluster.broadcast(target, this.flags, encoded.payload);
       delivery.deliver(target, encoded, this.flags);
     }
-    if (!this.flags.local) this.host.cluster.broadcast(target, this.flags, payload, frame);
     return true;
   }
 

@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
+import { addRoom, deleteRoom, isInOwnRoom, roomsOf, type SlotHolder } from './member-rooms.js';
 
-/** What the registry needs of a member: its id and the set of rooms it is in, kept by the member. */
-export interface RoomMember {
-  readonly id: string;
-  /** @internal The member's side of the two maps; the registry is the only writer. */
-  readonly roomSet: Set<string>;
+/**
+ * What the registry needs of a member: its id and the rooms it is in, kept by the member
+ * (./member-rooms.ts; `roomsOf` reads them).
+ */
+export interface RoomMember extends SlotHolder {
   /** @internal Scratch space for de-duplicating a selection without allocating; owned by the registry. */
   selectionMark: number;
 }
@@ -28,8 +29,9 @@ export interface RoomLifecycle {
 }
 
 /**
- * A room's members here. A room of one holds that member itself: every socket's own id room is
- * such a room, and a Set for each would cost ~150 bytes per connection.
+ * A room's members here. A room of one holds that member itself (a Set for each would cost ~150
+ * bytes). A member in the room named by its own id is not listed under that room at all: its
+ * slot says so (`isInOwnRoom`), which saves every socket an entry in the rooms map.
  */
 type Members<M> = M | Set<M>;
 
@@ -43,10 +45,13 @@ const EVENTS: ReadonlySet<string | symbol> = new Set(['create-room', 'join-room'
  * operation costs what it touches, never the total number of rooms or members.
  */
 export class RoomRegistry<M extends RoomMember> extends EventEmitter<RoomEvents> {
+  /** Room -> its members, less a member in the room of its own id (see `Members`). */
   private readonly rooms = new Map<string, Members<M>>();
   private readonly members = new Map<string, M>();
   private readonly spareSets: Set<M>[] = [];
   private selectionEpoch = 0;
+  /** Rooms with a member here. */
+  private roomTotal = 0;
   /** Rooms named by a member's id: what `namedRoomCount` leaves out (as `roomNames` does). */
   private idRooms = 0;
   /** Whether anyone listens to the room events: joins and leaves are hot enough to skip emitting. */
@@ -64,34 +69,39 @@ export class RoomRegistry<M extends RoomMember> extends EventEmitter<RoomEvents>
   }
 
   get roomCount(): number {
-    return this.rooms.size;
+    return this.roomTotal;
   }
 
   /** Whether the room has a member here. */
   hasRoom(room: string): boolean {
-    return this.rooms.has(room);
+    return this.rooms.has(room) || this.ownRoomMember(room) !== undefined;
   }
 
   /** How many rooms `roomNames()` would return, without building it. */
   get namedRoomCount(): number {
-    return this.rooms.size - this.idRooms;
+    return this.roomTotal - this.idRooms;
   }
 
   getMember(id: string): M | undefined {
     return this.members.get(id);
   }
 
-  /** Registers a member and puts it in the room named by its id. */
+  /** Registers a member (its slot fresh: in its own id room only) and announces that room. */
   add(member: M): void {
+    const id = member.id;
+    member.roomSlot = undefined;
     // A room named by the id already (server code put someone there first) turns into an id room.
-    if (this.rooms.has(member.id)) this.idRooms++;
-    this.members.set(member.id, member);
-    this.joinRoom(member, member.id);
+    const existed = this.rooms.has(id);
+    if (existed) this.idRooms++;
+    this.members.set(id, member);
+    if (!existed) this.created(id);
+    if (this.watched) this.emit('join-room', id, id);
   }
 
   /** Takes a member out of every room, its own included, and forgets it. */
   remove(member: M): void {
-    for (const room of member.roomSet) this.leaveRoom(member, room);
+    // Its slot changes shape as it leaves: the rooms are read first.
+    for (const room of [...roomsOf(member)]) this.leaveRoom(member, room);
     // Its id room, if others are still in it, is an ordinary room from now on.
     if (this.rooms.has(member.id)) this.idRooms--;
     this.members.delete(member.id);
@@ -106,16 +116,17 @@ export class RoomRegistry<M extends RoomMember> extends EventEmitter<RoomEvents>
   }
 
   joinRoom(member: M, room: string): void {
-    const roomSet = member.roomSet;
-    // One hash lookup where `has` then `add` would be two.
-    const before = roomSet.size;
-    if (roomSet.add(room).size === before) return;
+    if (!addRoom(member, room)) return;
+    if (room === member.id) {
+      // Its own id room: the slot is the whole record.
+      if (!this.rooms.has(room)) this.created(room);
+      if (this.watched) this.emit('join-room', room, member.id);
+      return;
+    }
     const members = this.rooms.get(room);
     if (members === undefined) {
       this.rooms.set(room, member);
-      if (this.members.has(room)) this.idRooms++;
-      this.lifecycle?.roomCreated(room);
-      if (this.watched) this.emit('create-room', room);
+      if (this.ownRoomMember(room) === undefined) this.created(room);
     } else if (members instanceof Set) {
       members.add(member);
     } else {
@@ -127,8 +138,12 @@ export class RoomRegistry<M extends RoomMember> extends EventEmitter<RoomEvents>
   }
 
   leaveRoom(member: M, room: string): void {
-    const roomSet = member.roomSet;
-    if (!roomSet.delete(room)) return;
+    if (!deleteRoom(member, room)) return;
+    if (room === member.id) {
+      if (this.watched) this.emit('leave-room', room, member.id);
+      if (!this.rooms.has(room)) this.deleted(room);
+      return;
+    }
     const members = this.rooms.get(room)!;
     let empty = members === member;
     if (members instanceof Set) {
@@ -139,6 +154,24 @@ export class RoomRegistry<M extends RoomMember> extends EventEmitter<RoomEvents>
     if (this.watched) this.emit('leave-room', room, member.id);
     if (!empty) return;
     this.rooms.delete(room);
+    if (this.ownRoomMember(room) === undefined) this.deleted(room);
+  }
+
+  /** The member whose own id room `room` is, when it is in it. */
+  private ownRoomMember(room: string): M | undefined {
+    const member = this.members.get(room);
+    return member !== undefined && isInOwnRoom(member) ? member : undefined;
+  }
+
+  private created(room: string): void {
+    this.roomTotal++;
+    if (this.members.has(room)) this.idRooms++;
+    this.lifecycle?.roomCreated(room);
+    if (this.watched) this.emit('create-room', room);
+  }
+
+  private deleted(room: string): void {
+    this.roomTotal--;
     if (this.members.has(room)) this.idRooms--;
     this.lifecycle?.roomDeleted(room);
     if (this.watched) this.emit('delete-room', room);
@@ -159,9 +192,13 @@ export class RoomRegistry<M extends RoomMember> extends EventEmitter<RoomEvents>
    */
   forEachTarget(rooms: readonly string[], except: readonly string[], visit: (member: M) => void): void {
     if (except.length === 0 && rooms.length === 1) {
-      const members = this.rooms.get(rooms[0]);
+      const room = rooms[0];
+      const members = this.rooms.get(room);
       if (members instanceof Set) for (const member of members) visit(member);
       else if (members !== undefined) visit(members);
+      // Never among the listed members: it is listed in no room of its own id.
+      const own = this.ownRoomMember(room);
+      if (own !== undefined) visit(own);
       return;
     }
     const mark = ++this.selectionEpoch;
@@ -169,6 +206,8 @@ export class RoomRegistry<M extends RoomMember> extends EventEmitter<RoomEvents>
       const members = this.rooms.get(room);
       if (members instanceof Set) for (const member of members) member.selectionMark = mark;
       else if (members !== undefined) members.selectionMark = mark;
+      const own = this.ownRoomMember(room);
+      if (own !== undefined) own.selectionMark = mark;
     }
     if (rooms.length === 0) {
       for (const member of this.members.values()) if (member.selectionMark !== mark) visit(member);
@@ -185,6 +224,11 @@ export class RoomRegistry<M extends RoomMember> extends EventEmitter<RoomEvents>
       } else if (members !== undefined && members.selectionMark !== mark) {
         members.selectionMark = mark;
         visit(members);
+      }
+      const own = this.ownRoomMember(room);
+      if (own !== undefined && own.selectionMark !== mark) {
+        own.selectionMark = mark;
+        visit(own);
       }
     }
   }

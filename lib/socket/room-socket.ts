@@ -4,6 +4,7 @@ import type { Subscription } from 'rxjs';
 import type { BroadcastOperator } from '../broadcast/broadcast-operator.js';
 import type { AckSink } from '../broadcast/ack-sink.js';
 import type { RoomMember } from '../registry/room-registry.js';
+import { MemberRooms, type RoomSlot } from '../registry/member-rooms.js';
 import type { DisconnectReason } from './disconnect-reason.js';
 import { isExceptionFrame, reshapeExceptionFrame } from './exception-frame.js';
 import { answeredId } from './inbound-frame.js';
@@ -68,8 +69,8 @@ export class RoomSocket extends WebSocket implements RoomMember {
   /** @internal the lowest offset its client may name when it comes back: where this connection started. */
   recoveryFloor = 0;
 
-  /** @internal the registry's member -> rooms side; read it through `rooms`. */
-  readonly roomSet = new Set<string>();
+  /** @internal the registry's member -> rooms side, compact (registry/member-rooms.ts); read it through `rooms`. */
+  roomSlot: RoomSlot = undefined;
   /** @internal owned by the registry. */
   selectionMark = 0;
   /** @internal the app's rooms; set by the adapter before `handleConnection`. */
@@ -105,9 +106,14 @@ export class RoomSocket extends WebSocket implements RoomMember {
 
   private ownData: Record<string, unknown> | undefined;
 
-  /** The rooms it is in, its own `id` first; empty once it has disconnected. */
+  /** The rooms it is in, its own `id` first; empty once it has disconnected. A live view. */
   get rooms(): ReadonlySet<string> {
-    return this.roomSet;
+    return new MemberRooms(this);
+  }
+
+  /** @internal the same view as `rooms`, own id room included, for the library's own reads. */
+  get roomSet(): ReadonlySet<string> {
+    return new MemberRooms(this);
   }
 
   /** Free per-socket data; travels with `fetchSockets()`. */

@@ -24,6 +24,7 @@ const ROOM_SOCKET_INTERNALS = [
   'pendingFrames',
   'server',
   'roomSet',
+  'roomSlot',
   'selectionMark',
   'closeReason',
   'alive',

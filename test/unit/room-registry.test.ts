@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RoomRegistry, type RoomMember } from '../../lib/registry/room-registry.js';
+import { roomCountOf, roomsOf, type RoomSlot } from '../../lib/registry/member-rooms.js';
 
 class Member implements RoomMember {
-  readonly roomSet = new Set<string>();
+  roomSlot: RoomSlot = undefined;
   selectionMark = 0;
   constructor(readonly id: string) {}
 }
@@ -26,7 +27,7 @@ function setup() {
 describe('RoomRegistry', () => {
   it('puts a member in its own id room first', () => {
     const { a } = setup();
-    assert.deepEqual([...a.roomSet], ['a', 'r1', 'r2']);
+    assert.deepEqual([...roomsOf(a)], ['a', 'r1', 'r2']);
   });
 
   it('selects a union of rooms once per member, minus the except rooms', () => {
@@ -52,7 +53,7 @@ describe('RoomRegistry', () => {
     registry.remove(b);
     assert.deepEqual([...registry.roomNames()].sort(), ['r3']);
     assert.equal(registry.memberCount, 2);
-    assert.equal(b.roomSet.size, 0);
+    assert.equal(roomCountOf(b), 0);
   });
 
   it('emits lifecycle events in order', () => {

@@ -8,6 +8,7 @@ import { PEERS, SUBJECT, type PeerInfo } from './peers.js';
 import { selfTimes } from './profile.js';
 import { redisVersion } from './redis.js';
 import { render, type Results } from './report.js';
+import { burst, chatStorm, lowLoad } from './scenarios/coalescing.js';
 import { fanout, heapSnapshots } from './scenarios/fanout.js';
 import type { Row } from './scenarios/processes.js';
 import { presence } from './scenarios/presence.js';
@@ -17,7 +18,8 @@ import { FULL, QUICK, type Sizes } from './sizes.js';
 
 /**
  * `npm run bench` writes BENCHMARKS.md; `npm run bench -- --quick` runs tiny sizes once and
- * writes its report to the temp directory. Options: `--only=fanout,registry,redis,presence`,
+ * writes its report to the temp directory. Options:
+ * `--only=fanout,registry,redis,presence,burst,chat-storm,low-load`,
  * `--peers=a,b`, `--runs=N`, `--out=FILE`, `--print` (the report on stdout too), `--profile`
  * (no report: CPU profiles of the stubbed fan-out and of join+leave with their top self-time
  * functions, and what the heap holds per socket; `--only=stubbed,heap,join-leave` narrows it).
@@ -29,7 +31,7 @@ const option = (name: string) => args.find((arg) => arg.startsWith(`--${name}=`)
 const quick = flag('quick');
 const sizes: Sizes = { ...(quick ? QUICK : FULL) };
 if (option('runs') !== undefined) sizes.runs = Number(option('runs'));
-const only = new Set((option('only') ?? 'fanout,registry,redis,presence').split(','));
+const only = new Set((option('only') ?? 'fanout,registry,redis,presence,burst,chat-storm,low-load').split(','));
 const chosen = option('peers')?.split(',');
 const peers = PEERS.filter((peer) => chosen === undefined || chosen.includes(peer.name));
 const out = option('out') ?? (quick ? join(tmpdir(), 'nestjs-rooms-BENCHMARKS.quick.md') : join(ROOT, 'BENCHMARKS.md'));
@@ -155,6 +157,10 @@ async function main(): Promise<void> {
         run,
       );
     }
+    const coalescing = peers.filter((p) => p.coalescing === true);
+    if (only.has('burst')) await each(coalescing, 'burst', (peer) => burst(peer, run, sizes), run);
+    if (only.has('chat-storm')) await each(coalescing, 'chat storm', (peer) => chatStorm(peer, run, sizes), run);
+    if (only.has('low-load')) await each(coalescing, 'low load', (peer) => lowLoad(peer, run, sizes), run);
     // nestjs-rooms alone: the peers have no presence to compare with.
     if (only.has('presence') && hasRedis) await measure(run, 'presence', () => presence(run, sizes), rows);
   }
@@ -175,7 +181,9 @@ async function main(): Promise<void> {
     ((only.has('fanout') ? peers.length * sizes.fanout.length : 0) +
       (only.has('registry') ? peers.filter((p) => p.rooms).length : 0) +
       (only.has('redis') && hasRedis ? peers.filter((p) => p.redis).length : 0) +
-      (only.has('presence') && hasRedis ? 1 : 0));
+      (only.has('presence') && hasRedis ? 1 : 0) +
+      ['burst', 'chat-storm', 'low-load'].filter((name) => only.has(name)).length *
+        peers.filter((p) => p.coalescing === true).length);
   console.log(`bench${quick ? ' --quick' : ''}: ${rows.length}/${expected} peer runs measured, report in ${out}`);
   if (broken.length > 0 || rows.length !== expected) throw new Error('some figures are missing');
 }

@@ -31,6 +31,19 @@ export interface Sizes {
   presenceReads: number;
   /** Tracks timed from one server to the other's `'presence'` event, one every `probeIntervalMs`. */
   presenceProbes: number;
+  /** Burst: sockets in the one room, broadcasts per synchronous block, blocks measured. */
+  burstSockets: number;
+  burstPerTurn: number;
+  burstTurns: number;
+  /** Chat storm: sockets, each in one room of `chatRoomSize`; messages measured (after a fifth as many), in flight at most. */
+  chatSockets: number;
+  chatRoomSize: number;
+  chatMessages: number;
+  chatWindow: number;
+  /** Low load: sockets in the one room, broadcasts timed, ms apart. */
+  lowLoadSockets: number;
+  lowLoadProbes: number;
+  lowLoadIntervalMs: number;
 }
 
 export const FULL: Sizes = {
@@ -51,6 +64,16 @@ export const FULL: Sizes = {
   presenceEntries: 1000,
   presenceReads: 1000,
   presenceProbes: 200,
+  burstSockets: 5000,
+  burstPerTurn: 10,
+  burstTurns: 20,
+  chatSockets: 2000,
+  chatRoomSize: 100,
+  chatMessages: 20_000,
+  chatWindow: 400,
+  lowLoadSockets: 1000,
+  lowLoadProbes: 200,
+  lowLoadIntervalMs: 10,
 };
 
 export const QUICK: Sizes = {
@@ -71,4 +94,14 @@ export const QUICK: Sizes = {
   presenceEntries: 100,
   presenceReads: 100,
   presenceProbes: 20,
+  burstSockets: 50,
+  burstPerTurn: 10,
+  burstTurns: 2,
+  chatSockets: 40,
+  chatRoomSize: 10,
+  chatMessages: 200,
+  chatWindow: 20,
+  lowLoadSockets: 20,
+  lowLoadProbes: 20,
+  lowLoadIntervalMs: 10,
 };

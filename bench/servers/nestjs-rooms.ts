@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { MessageBody, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
+import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import { Registry } from 'prom-client';
 import type { Server } from 'ws';
 import { JoinRoom, RoomService, RoomsAdapter, RoomsModule, RoomSocket } from '../../lib/index.js';
@@ -23,6 +23,12 @@ class BenchGateway {
   join(@MessageBody() rooms: string | string[]) {
     return { event: 'joined', data: rooms };
   }
+
+  /** The chat storm's message: to the sender's room, the sender excluded; no reply. */
+  @SubscribeMessage('say')
+  say(@MessageBody() data: { room: string }, @ConnectedSocket() socket: RoomSocket) {
+    socket.to(data.room).emit('said', data);
+  }
 }
 
 const redisUrl = process.env.BENCH_REDIS_URL;
@@ -41,7 +47,9 @@ const recovery = process.env.BENCH_RECOVERY === '1' ? { recovery: {} } : {};
 class BenchModule {}
 
 const app = await NestFactory.create(BenchModule, { logger: false });
-app.useWebSocketAdapter(new RoomsAdapter(app));
+/** Set by ./nestjs-rooms-uncoalesced.ts: the same server writing each frame as it comes. */
+const coalesceWrites = process.env.BENCH_COALESCE !== '0';
+app.useWebSocketAdapter(new RoomsAdapter(app, { coalesceWrites }));
 const rooms = app.get(RoomService);
 const gateway = app.get(BenchGateway);
 

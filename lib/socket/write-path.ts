@@ -32,6 +32,7 @@ interface Transport {
   readonly writableCorked: number;
   cork(): void;
   uncork(): void;
+  destroy(error?: Error): void;
 }
 
 /** What the write path needs of a socket (a `RoomSocket`): its connection, its adapter's watermarks, what it negotiated. */
@@ -59,7 +60,15 @@ const corked: Transport[] = [];
 
 function uncorkAll(): void {
   // Indexed: a socket corked while flushing (nothing writes here, but a stream might) is flushed too.
-  for (let i = 0; i < corked.length; i++) corked[i].uncork();
+  for (let i = 0; i < corked.length; i++) {
+    const transport = corked[i];
+    try {
+      transport.uncork();
+    } catch (error) {
+      // A stream that throws here is broken; it must neither crash the server nor keep the rest held.
+      transport.destroy(error as Error);
+    }
+  }
   corked.length = 0;
 }
 

@@ -21,14 +21,51 @@ export interface ConnectArgs {
   record?: boolean;
 }
 
+export interface StormArgs {
+  /** The room of each socket, in the order they were opened. */
+  rooms: string[];
+  messages: number;
+  window: number;
+  fanout: number;
+  protocol: Protocol;
+}
+
 let received = 0;
 let waiter: { total: number; resolve(value: { at: number; received: number }): void } | undefined;
 const sockets: WebSocket[] = [];
 const recordings: number[][] = [];
 
+/**
+ * The chat storm under way: every socket says something to its room in turn, with `window`
+ * messages in flight at most (a message is done when all its deliveries are in), so that the
+ * server always has work queued and never an unbounded backlog.
+ */
+interface Storm {
+  frames: Array<string>;
+  sent: number;
+  total: number;
+  /** Deliveries each message makes (its room's size, the sender excluded). */
+  fanout: number;
+  window: number;
+}
+
+let storm: Storm | undefined;
+
+/** Sends the storm's next messages while fewer than `window` are in flight. */
+function pump(current: Storm): void {
+  const done = Math.floor(received / current.fanout);
+  const until = Math.min(current.total, done + current.window);
+  while (current.sent < until) {
+    const i = current.sent++ % sockets.length;
+    sockets[i].send(current.frames[i]);
+  }
+}
+
 function delivered(recording: number[] | undefined): void {
   received++;
   if (recording !== undefined) recording.push(nowNs());
+  // A batch at a time: once a tenth of the window has been delivered.
+  if (storm !== undefined && received % (storm.fanout * Math.ceil(storm.window / 10)) === 0) pump(storm);
   if (waiter !== undefined && received >= waiter.total) {
     const { resolve } = waiter;
     waiter = undefined;
@@ -106,6 +143,21 @@ serve({
   expect({ total }: { total: number }) {
     if (received >= total) return { at: nowNs(), received };
     return new Promise((resolve) => (waiter = { total, resolve }));
+  },
+  /**
+   * Starts the chat storm on every socket opened so far (socket i in `rooms[i]`, as it joined):
+   * `messages` in all, `window` in flight at most. Deliveries are counted as for a broadcast.
+   */
+  storm({ rooms, messages, window, fanout, protocol }: StormArgs) {
+    const frames = rooms.map((room, i) => {
+      const data = { room, from: i, text: 'the quick brown fox jumps over the lazy dog' };
+      return protocol === 'socket.io' ? `42${JSON.stringify(['say', data])}` : JSON.stringify({ event: 'say', data });
+    });
+    received = 0;
+    storm = { frames, sent: 0, total: messages, fanout, window };
+    const start = nowNs();
+    pump(storm);
+    return { start };
   },
   received: () => received,
   recorded: () => recordings,

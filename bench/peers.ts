@@ -12,15 +12,51 @@ export interface PeerInfo {
   rooms: boolean;
   /** It can run two servers over Redis. */
   redis: boolean;
+  /** It takes part in the write-coalescing scenarios (burst, chat storm, low load). */
+  coalescing?: boolean;
 }
 
 export const PEERS: readonly PeerInfo[] = [
   { name: 'raw-send', script: 'raw-send', protocol: 'ws', reply: false, rooms: false, redis: false },
   { name: 'raw-send-joined', script: 'raw-send-joined', protocol: 'ws', reply: true, rooms: false, redis: false },
-  { name: 'raw-frame', script: 'raw-frame', protocol: 'ws', reply: false, rooms: false, redis: false },
-  { name: 'socket.io', script: 'socket-io', protocol: 'socket.io', reply: true, rooms: true, redis: true },
+  {
+    name: 'raw-frame',
+    script: 'raw-frame',
+    protocol: 'ws',
+    reply: false,
+    rooms: false,
+    redis: false,
+    coalescing: true,
+  },
+  {
+    name: 'socket.io',
+    script: 'socket-io',
+    protocol: 'socket.io',
+    reply: true,
+    rooms: true,
+    redis: true,
+    coalescing: true,
+  },
   { name: 'nest-ws', script: 'nest-ws', protocol: 'ws', reply: true, rooms: false, redis: false },
-  { name: 'nestjs-rooms', script: 'nestjs-rooms', protocol: 'ws', reply: true, rooms: true, redis: true },
+  {
+    name: 'nestjs-rooms',
+    script: 'nestjs-rooms',
+    protocol: 'ws',
+    reply: true,
+    rooms: true,
+    redis: true,
+    coalescing: true,
+  },
+  // The same server with `coalesceWrites: false`: every frame its own write, as before coalescing.
+  {
+    name: 'nestjs-rooms-uncoalesced',
+    script: 'nestjs-rooms-uncoalesced',
+    protocol: 'ws',
+    reply: true,
+    rooms: false,
+    redis: false,
+    coalescing: true,
+  },
   // The same server with connection recovery on: what offsets and the held-frames log cost.
   {
     name: 'nestjs-rooms-recovery',

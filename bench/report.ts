@@ -147,6 +147,23 @@ const CHAT: Metric[] = [
   { key: 'heapPerClient', label: 'heap per chatting client', unit: 'bytes', better: 'lower' },
 ];
 
+const BURST: Metric[] = [
+  { key: 'cpuNsPerDelivery', label: 'server CPU per delivery (ns)', unit: 'ns', better: 'lower' },
+  { key: 'deliveriesPerSec', label: 'deliveries/s, end to end', unit: 'rate', better: 'higher' },
+  { key: 'serverBusy', label: 'server on CPU (%)', unit: 'pct', better: 'higher', noRatio: true },
+];
+
+const CHAT_STORM: Metric[] = [
+  { key: 'deliveriesPerSec', label: 'deliveries/s, end to end', unit: 'rate', better: 'higher' },
+  { key: 'cpuNsPerDelivery', label: 'server CPU per delivery (ns)', unit: 'ns', better: 'lower' },
+  { key: 'serverBusy', label: 'server on CPU (%)', unit: 'pct', better: 'higher', noRatio: true },
+];
+
+const LOW_LOAD: Metric[] = [
+  { key: 'latencyP50Us', label: 'latency p50, server to receiver (µs)', unit: 'us', better: 'lower' },
+  { key: 'latencyP99Us', label: 'latency p99, server to receiver (µs)', unit: 'us', better: 'lower' },
+];
+
 function format(value: number, unit: Unit): string {
   if (!Number.isFinite(value)) return 'n/a';
   const grouped = (v: number, digits: number) =>
@@ -414,6 +431,66 @@ function targets(table: Table): Target[] {
       },
     );
   }
+  if (Number.isFinite(fanSize)) {
+    const n = `N = ${fanSize.toLocaleString('en-US')}`;
+    list.push(
+      {
+        what: `back to back: server CPU per delivery, coalescing on vs off (${n})`,
+        value: table.ratio('fanout', 'nestjs-rooms-uncoalesced', fanSize, 'cpuNsPerDelivery'),
+        show: ratio,
+        ok: (v) => v <= 1.05,
+        goal: '<= 1.05x (unchanged)',
+      },
+      {
+        what: `back to back: deliveries/s, coalescing on vs off (${n})`,
+        value: table.ratio('fanout', 'nestjs-rooms-uncoalesced', fanSize, 'deliveriesPerSec'),
+        show: ratio,
+        ok: (v) => v >= 0.95,
+        goal: '>= 0.95x (unchanged)',
+      },
+    );
+  }
+  for (const size of table.sizes('burst')) {
+    list.push({
+      what: 'burst: server CPU per delivery vs raw-frame',
+      value: table.ratio('burst', 'raw-frame', size, 'cpuNsPerDelivery'),
+      show: ratio,
+      ok: (v) => v <= 0.4,
+      goal: '<= 0.4x',
+    });
+  }
+  for (const size of table.sizes('chat-storm')) {
+    list.push(
+      {
+        what: 'chat storm: deliveries/s vs socket.io',
+        value: table.ratio('chat-storm', 'socket.io', size, 'deliveriesPerSec'),
+        show: ratio,
+        ok: (v) => v >= 2,
+        goal: '>= 2x',
+      },
+      {
+        what: 'chat storm: server CPU per delivery vs raw-frame',
+        value: table.ratio('chat-storm', 'raw-frame', size, 'cpuNsPerDelivery'),
+        show: ratio,
+        ok: (v) => v <= 0.6,
+        goal: '<= 0.6x',
+      },
+    );
+  }
+  for (const size of table.sizes('low-load')) {
+    for (const [key, label] of [
+      ['latencyP50Us', 'p50'],
+      ['latencyP99Us', 'p99'],
+    ]) {
+      list.push({
+        what: `low load: latency ${label} vs raw-frame`,
+        value: table.ratio('low-load', 'raw-frame', size, key),
+        show: ratio,
+        ok: (v) => v <= 1.05,
+        goal: '<= 1.05x',
+      });
+    }
+  }
   for (const size of table.sizes('registry')) {
     list.push(
       {
@@ -610,6 +687,20 @@ export function render(results: Results): string {
       `   way in at a time); then random clients \`say\` in their rooms, ${n(sizes.chatRate)} messages a second in all for`,
       `   ${sizes.chatSeconds} s, each received by every other member (latency from the sender's clock to each receiver's);`,
       '   then every client closes. Server CPU is the sample process’s `process.cpuUsage()` over each phase.',
+      `10. **Burst** (\`--only=burst\`): one room of ${n(sizes.burstSockets)} sockets; the server makes`,
+      `   ${sizes.burstPerTurn} broadcasts in one synchronous block, then yields, ${sizes.burstTurns} times (after 2 blocks to warm up);`,
+      '   server CPU over the deliveries, first broadcast to last delivery. **nestjs-rooms-uncoalesced** is the',
+      '   nestjs-rooms server with `coalesceWrites: false`.',
+      `11. **Chat storm** (\`--only=chat-storm\`): ${n(sizes.chatSockets)} sockets in rooms of ${sizes.chatRoomSize}; the clients`,
+      '   send `say` from each socket in turn, which the server broadcasts to the sender’s room, the sender',
+      `   excluded, with ${n(sizes.chatWindow)} messages in flight at most (a message is done when all its deliveries are in),`,
+      `   ${n(sizes.chatMessages)} messages measured after a fifth as many: the server is kept as busy as it (or the`,
+      '   client core) allows, and *server on CPU* shows how busy it was. The raw-frame server answers `say` with',
+      '   one pre-built frame written to each TCP socket but the sender’s; Socket.IO with `socket.to(room).emit`;',
+      '   nestjs-rooms with a `@SubscribeMessage` handler calling `socket.to(room).emit`.',
+      `12. **Low load** (\`--only=low-load\`): one room of ${n(sizes.lowLoadSockets)} sockets, ${sizes.lowLoadProbes} broadcasts`,
+      `   ${sizes.lowLoadIntervalMs} ms apart; latency from the server’s clock before the broadcast to each receiver’s`,
+      '   on arrival (the monotonic clock the processes share), every delivery after the first tenth.',
     ].join('\n'),
   );
   out.push('');
@@ -665,6 +756,19 @@ export function render(results: Results): string {
       '',
     );
     out.push(figures(table, 'chat', size, CHAT));
+  }
+  for (const size of table.sizes('burst')) {
+    const title = `## 10. Burst: ${sizes.burstPerTurn} broadcasts in one synchronous block to a room of ${n(size)}`;
+    out.push('', title, '', figures(table, 'burst', size, BURST), '', ratios(table, 'burst', size, BURST));
+  }
+  for (const size of table.sizes('chat-storm')) {
+    const title = `## 11. Chat storm: ${n(size)} sockets in rooms of ${n(sizes.chatRoomSize)}, every socket talking to its room`;
+    out.push('', title, '', figures(table, 'chat-storm', size, CHAT_STORM), '');
+    out.push(ratios(table, 'chat-storm', size, CHAT_STORM));
+  }
+  for (const size of table.sizes('low-load')) {
+    const title = `## 12. Low load: one broadcast every ${sizes.lowLoadIntervalMs} ms to a room of ${n(size)}`;
+    out.push('', title, '', figures(table, 'low-load', size, LOW_LOAD), '', ratios(table, 'low-load', size, LOW_LOAD));
   }
 
   out.push('', '## Targets', '');

@@ -9,6 +9,7 @@ import { PEERS, SUBJECT } from './peers.js';
 import { selfTimes } from './profile.js';
 import { redisVersion } from './redis.js';
 import { render, type Results } from './report.js';
+import { burst, chatStorm, lowLoad } from './scenarios/coalescing.js';
 import { fanout, heapSnapshots } from './scenarios/fanout.js';
 import { brokerPair, brokerSpread, CLASSIC } from './scenarios/brokers.js';
 import type { Row } from './scenarios/processes.js';
@@ -22,7 +23,8 @@ import { FULL, QUICK, type Sizes } from './sizes.js';
 
 /**
  * `npm run bench` writes BENCHMARKS.md; `npm run bench -- --quick` runs tiny sizes once and
- * writes its report to the temp directory. Options: `--only=fanout,registry,redis,presence,metrics,brokers,spread,chat`,
+ * writes its report to the temp directory. Options:
+ * `--only=fanout,registry,redis,presence,metrics,brokers,spread,chat,burst,chat-storm,low-load`,
  * `--peers=a,b`, `--runs=N`, `--fanout=N,M` (fan-out room sizes), `--pairs=N` (of the metrics scenario), `--callgrind` (the metrics
  * scenario counted in instructions under valgrind instead of timed), `--out=FILE`, `--print` (the report on stdout too), `--profile`
  * (no report: CPU profiles of the stubbed fan-out and of join+leave with their top self-time
@@ -37,7 +39,9 @@ const sizes: Sizes = { ...(quick ? QUICK : FULL) };
 if (option('runs') !== undefined) sizes.runs = Number(option('runs'));
 if (option('pairs') !== undefined) sizes.metricsPairs = Number(option('pairs'));
 if (option('fanout') !== undefined) sizes.fanout = option('fanout')!.split(',').map(Number);
-const only = new Set((option('only') ?? 'fanout,registry,redis,presence,metrics,brokers,spread,chat').split(','));
+const only = new Set(
+  (option('only') ?? 'fanout,registry,redis,presence,metrics,brokers,spread,chat,burst,chat-storm,low-load').split(','),
+);
 const chosen = option('peers')?.split(',');
 const peers = PEERS.filter((peer) => chosen === undefined || chosen.includes(peer.name));
 const out = option('out') ?? (quick ? join(tmpdir(), 'nestjs-rooms-BENCHMARKS.quick.md') : join(ROOT, 'BENCHMARKS.md'));
@@ -173,6 +177,10 @@ async function main(): Promise<void> {
         run,
       );
     }
+    const coalescing = peers.filter((p) => p.coalescing === true);
+    if (only.has('burst')) await each(coalescing, 'burst', (peer) => burst(peer, run, sizes), run);
+    if (only.has('chat-storm')) await each(coalescing, 'chat storm', (peer) => chatStorm(peer, run, sizes), run);
+    if (only.has('low-load')) await each(coalescing, 'low load', (peer) => lowLoad(peer, run, sizes), run);
     // nestjs-rooms alone: the peers have no presence to compare with.
     if (only.has('presence') && hasRedis) await measure(run, 'presence', () => presence(run, sizes), rows);
     if (only.has('brokers')) await each(brokers, 'brokers', (broker) => brokerPair(broker.name, run, sizes), run);
@@ -209,7 +217,9 @@ async function main(): Promise<void> {
         (only.has('presence') && hasRedis ? 1 : 0) +
         (only.has('brokers') ? brokers.length : 0) +
         (only.has('spread') ? spread.length : 0) +
-        (only.has('chat') ? 1 : 0)) +
+        (only.has('chat') ? 1 : 0) +
+        ['burst', 'chat-storm', 'low-load'].filter((name) => only.has(name)).length *
+          peers.filter((p) => p.coalescing === true).length) +
     (only.has('metrics') ? 2 * sizes.metricsPairs : 0);
   console.log(`bench${quick ? ' --quick' : ''}: ${rows.length}/${expected} peer runs measured, report in ${out}`);
   if (broken.length > 0 || rows.length !== expected) throw new Error('some figures are missing');

@@ -49,6 +49,19 @@ export interface Sizes {
   chatRooms: number;
   chatSeconds: number;
   chatRate: number;
+  /** Burst: sockets in the one room, broadcasts per synchronous block, blocks measured. */
+  burstSockets: number;
+  burstPerTurn: number;
+  burstTurns: number;
+  /** Chat storm: sockets, each in one room of `chatRoomSize`; messages measured (after a fifth as many), in flight at most. */
+  chatSockets: number;
+  chatRoomSize: number;
+  chatMessages: number;
+  chatWindow: number;
+  /** Low load: sockets in the one room, broadcasts timed, ms apart. */
+  lowLoadSockets: number;
+  lowLoadProbes: number;
+  lowLoadIntervalMs: number;
 }
 
 export const FULL: Sizes = {
@@ -81,6 +94,16 @@ export const FULL: Sizes = {
   chatRooms: 40,
   chatSeconds: 20,
   chatRate: 200,
+  burstSockets: 5000,
+  burstPerTurn: 10,
+  burstTurns: 20,
+  chatSockets: 2000,
+  chatRoomSize: 100,
+  chatMessages: 20_000,
+  chatWindow: 400,
+  lowLoadSockets: 1000,
+  lowLoadProbes: 200,
+  lowLoadIntervalMs: 10,
 };
 
 export const QUICK: Sizes = {
@@ -113,4 +136,14 @@ export const QUICK: Sizes = {
   chatRooms: 3,
   chatSeconds: 2,
   chatRate: 30,
+  burstSockets: 50,
+  burstPerTurn: 10,
+  burstTurns: 2,
+  chatSockets: 40,
+  chatRoomSize: 10,
+  chatMessages: 200,
+  chatWindow: 20,
+  lowLoadSockets: 20,
+  lowLoadProbes: 20,
+  lowLoadIntervalMs: 10,
 };

@@ -9,6 +9,8 @@ export const INVALID_ALLOWED_ORIGIN = (entry: unknown) =>
 export const INVALID_UPGRADE_TIMEOUT =
   'upgradeTimeout is a positive number of milliseconds (Infinity: connections may take as long as they like).';
 
+export const INVALID_COALESCE_WRITES = 'coalesceWrites is true (the default) or false.';
+
 export const INVALID_RECOVERY =
   'recovery: maxDisconnection and maxBufferedBytes are positive finite numbers (milliseconds, bytes).';
 

@@ -106,6 +106,13 @@ export interface RoomsAdapterOptions {
   lowWatermark?: number;
   /** Bytes waiting to be written to a socket above which it is closed (1013, `slow consumer`). Default 8 MiB. */
   highWatermark?: number;
+  /**
+   * Frames written to one socket within one turn of the event loop (replies, `sendEvent`,
+   * broadcasts, whatever wrote them) leave in one write at the end of the turn, in order, with no
+   * timer: one system call per socket per turn instead of one per frame. `false` writes each frame
+   * as it comes. Default true.
+   */
+  coalesceWrites?: boolean;
   /** Frames of one socket whose handlers may run at once; more are answered with an exception frame. Default 64. */
   maxPendingFrames?: number;
   /** Reads the app's own frame format instead of the JSON of the wire protocol (see {@link MessageParser}). Default: JSON. */

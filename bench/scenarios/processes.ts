@@ -5,7 +5,18 @@ import type { PeerInfo } from '../peers.js';
 
 /** One figure set of one peer in one run. */
 export interface Row {
-  scenario: 'fanout' | 'registry' | 'redis' | 'presence' | 'metrics' | 'brokers' | 'spread' | 'chat';
+  scenario:
+    | 'fanout'
+    | 'registry'
+    | 'redis'
+    | 'presence'
+    | 'metrics'
+    | 'brokers'
+    | 'spread'
+    | 'chat'
+    | 'burst'
+    | 'chat-storm'
+    | 'low-load';
   peer: string;
   /** Sockets. */
   size: number;

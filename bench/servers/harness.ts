@@ -107,14 +107,17 @@ export async function runServer(peer: Peer, extra: Handlers = {}): Promise<void>
         broadcastAll(names);
         return (performance.now() - start) * 1000;
       },
-      /** `passes` broadcasts to every room, back to back (the loop yields between passes); returns at once. */
-      burst({ rooms, passes }: { rooms: RoomList; passes: number }) {
+      /**
+       * `passes` broadcasts to every room, back to back (the loop yields between passes), or
+       * `perTurn` of them in each synchronous block before it yields; returns at once.
+       */
+      burst({ rooms, passes, perTurn = 1 }: { rooms: RoomList; passes: number; perTurn?: number }) {
         const names = roomNames(rooms);
         burstCpu = process.cpuUsage();
         const start = nowNs();
         void (async () => {
-          for (let i = 0; i < passes; i++) {
-            broadcastAll(names);
+          for (let i = 0; i < passes; i += perTurn) {
+            for (let k = 0; k < perTurn && i + k < passes; k++) broadcastAll(names);
             await yieldToLoop();
           }
         })();

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { MessageBody, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
+import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import { Registry } from 'prom-client';
 import type { Server } from 'ws';
 import { JoinRoom, RoomService, RoomsAdapter, RoomsModule, RoomSocket } from '../../lib/index.js';
@@ -23,6 +23,12 @@ class BenchGateway {
   @JoinRoom((rooms: string | string[]) => rooms)
   join(@MessageBody() rooms: string | string[]) {
     return { event: 'joined', data: rooms };
+  }
+
+  /** The chat storm's message: to the sender's room, the sender excluded; no reply. */
+  @SubscribeMessage('say')
+  say(@MessageBody() data: { room: string }, @ConnectedSocket() socket: RoomSocket) {
+    socket.to(data.room).emit('said', data);
   }
 }
 
@@ -50,7 +56,11 @@ class BenchModule {}
 const app = await NestFactory.create(BenchModule, { logger: false });
 /** Set by the metrics scenario, whose stretches with writes stubbed (pongs unseen) outlast the default 25 s. */
 const heartbeatInterval = Number(process.env.BENCH_HEARTBEAT_INTERVAL ?? 0) || undefined;
-app.useWebSocketAdapter(new RoomsAdapter(app, heartbeatInterval === undefined ? {} : { heartbeatInterval }));
+/** Set by ./nestjs-rooms-uncoalesced.ts: the same server writing each frame as it comes. */
+const coalesceWrites = process.env.BENCH_COALESCE !== '0';
+app.useWebSocketAdapter(
+  new RoomsAdapter(app, heartbeatInterval === undefined ? { coalesceWrites } : { coalesceWrites, heartbeatInterval }),
+);
 const rooms = app.get(RoomService);
 const gateway = app.get(BenchGateway);
 

@@ -37,9 +37,10 @@ export function rawPeer(options: RawOptions): Peer {
 
   wss.on('connection', (ws) => {
     ws.on('message', (raw) => {
-      const message = JSON.parse(String(raw)) as { event: string; data: string | string[] };
+      const message = JSON.parse(String(raw)) as { event: string; data: string | string[] | { room: string } };
+      if (message.event === 'say') return say(ws, message.data as { room: string });
       if (message.event !== 'join') return;
-      for (const room of ([] as string[]).concat(message.data)) {
+      for (const room of ([] as string[]).concat(message.data as string | string[])) {
         let members = rooms.get(room);
         if (members === undefined) rooms.set(room, (members = new Set()));
         members.add(ws);
@@ -50,6 +51,21 @@ export function rawPeer(options: RawOptions): Peer {
       for (const members of rooms.values()) members.delete(ws);
     });
   });
+
+  /** The chat storm's message, to the sender's room but the sender, written as a broadcast is. */
+  const say = (sender: WebSocket, data: { room: string }) => {
+    const members = rooms.get(data.room);
+    if (members === undefined) return;
+    const text = JSON.stringify({ event: 'said', data });
+    if (options.write === 'send') {
+      for (const ws of members) if (ws !== sender && ws.readyState === WebSocket.OPEN) ws.send(text);
+      return;
+    }
+    const frame = buildFrame(text);
+    for (const ws of members) {
+      if (ws !== sender && ws.readyState === WebSocket.OPEN) (ws as unknown as WsTransport)._socket!.write(frame);
+    }
+  };
 
   const broadcast =
     options.write === 'send'

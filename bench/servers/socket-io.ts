@@ -39,6 +39,8 @@ io.on('connection', (socket) => {
     socket.join(rooms);
     socket.emit('joined', rooms);
   });
+  // The chat storm's message: to the sender's room, the sender excluded.
+  socket.on('say', (data: { room: string }) => socket.to(data.room).emit('said', data));
 });
 
 const peer: Peer = {

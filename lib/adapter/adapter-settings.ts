@@ -21,6 +21,7 @@ export function socketSettingsOf(options: RoomsAdapterOptions, metrics: RoomsMet
       max: options.maxBadFrames ?? DEFAULT_MAX_BAD_FRAMES,
       windowMs: options.badFrameWindow ?? DEFAULT_BAD_FRAME_WINDOW,
     },
+    coalesceWrites: options.coalesceWrites ?? true,
     metrics,
   });
 }

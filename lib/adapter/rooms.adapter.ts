@@ -11,7 +11,7 @@ import {
   MAX_FRAGMENTS,
   SHUTDOWN_GRACE,
 } from '../rooms.constants.js';
-import { INVALID_UPGRADE_TIMEOUT, MISSING_MODULE } from '../rooms.messages.js';
+import { INVALID_COALESCE_WRITES, INVALID_UPGRADE_TIMEOUT, MISSING_MODULE } from '../rooms.messages.js';
 import type { MessageParser, RoomsAdapterOptions } from '../rooms.options.js';
 import { RoomsServer } from '../rooms.server.js';
 import { handshakeOf } from '../socket/handshake.js';
@@ -123,6 +123,8 @@ export class RoomsAdapter implements WebSocketAdapter<WebSocketServer, RoomSocke
     this.originAllowed = originPolicy(options.allowedOrigins);
     const { upgradeTimeout } = options;
     if (upgradeTimeout !== undefined && !(upgradeTimeout > 0)) throw new Error(INVALID_UPGRADE_TIMEOUT);
+    const { coalesceWrites } = options;
+    if (coalesceWrites !== undefined && typeof coalesceWrites !== 'boolean') throw new Error(INVALID_COALESCE_WRITES);
   }
 
   /** Nest's call for each gateway `{port, path}`: a `ws` server routed by path on the app's HTTP server (port 0) or its own port. */

@@ -24,6 +24,8 @@ export interface SocketSettings {
   /** Frames of one socket whose handlers may run at once. */
   readonly maxPendingFrames: number;
   readonly badFrames: BadFrameBudget;
+  /** Frames written to one socket within one turn of the event loop leave in one write (./write-path.ts). */
+  readonly coalesceWrites: boolean;
   /** The app's counters (the one mutable thing reached from here, never frozen). */
   readonly metrics: RoomsMetrics;
 }
@@ -40,5 +42,6 @@ export const DEFAULT_SOCKET_SETTINGS: SocketSettings = frozenSettings({
   writeLimits: { low: DEFAULT_LOW_WATERMARK, high: DEFAULT_HIGH_WATERMARK },
   maxPendingFrames: DEFAULT_MAX_PENDING_FRAMES,
   badFrames: { max: DEFAULT_MAX_BAD_FRAMES, windowMs: DEFAULT_BAD_FRAME_WINDOW },
+  coalesceWrites: true,
   metrics: UNCOUNTED,
 });

@@ -19,10 +19,20 @@ import type { SocketSettings } from './socket-settings.js';
  * are named here, once, and nowhere else.
  */
 interface WsInternals {
-  _socket: { write(chunk: Buffer): boolean; writableLength: number } | null;
+  _socket: Transport | null;
   /** `_state` since ws 8.18, `_deflating` before it; `_bufferedBytes`: what it holds queued or deflating. */
   _sender: { _state?: number; _deflating?: boolean; _queue: unknown[]; _bufferedBytes: number } | null;
   _extensions: Record<string, unknown>;
+}
+
+/** The TCP (or TLS) socket under a `ws` WebSocket, as the write path uses it. */
+interface Transport {
+  write(chunk: Buffer): boolean;
+  readonly writableLength: number;
+  readonly writableCorked: number;
+  cork(): void;
+  uncork(): void;
+  destroy(error?: Error): void;
 }
 
 /** What the write path needs of a socket (a `RoomSocket`): its connection, its adapter's watermarks, what it negotiated. */
@@ -33,6 +43,44 @@ export interface WritableSocket extends WebSocket {
   readonly deflate: boolean;
   /** @internal */
   closeReason: DisconnectReason | undefined;
+}
+
+/*
+ * Write coalescing (`coalesceWrites`, on by default). The first frame a socket is written in a
+ * turn of the event loop corks its TCP socket; every later frame of the turn, whatever wrote it
+ * (this file, `ws`'s own framing for deflated or queued messages, a close frame), joins it in the
+ * stream's buffer, in order; one `setImmediate` for all sockets uncorks them after the poll phase,
+ * before the loop next waits, and Node hands each one's frames to the kernel in one `writev`. The
+ * held bytes are in the TCP socket's `writableLength`, so every watermark sees them; a socket
+ * destroyed in the meantime drops them with its buffer. Past the low watermark a socket's held
+ * bytes are written at once: batches that large gain nothing, and the watermarks would otherwise
+ * judge bytes the kernel would have taken.
+ */
+const corked: Transport[] = [];
+
+function uncorkAll(): void {
+  // Indexed: a socket corked while flushing (nothing writes here, but a stream might) is flushed too.
+  for (let i = 0; i < corked.length; i++) {
+    const transport = corked[i];
+    try {
+      transport.uncork();
+    } catch (error) {
+      // A stream that throws here is broken; it must neither crash the server nor keep the rest held.
+      transport.destroy(error as Error);
+    }
+  }
+  corked.length = 0;
+}
+
+/** Holds this turn's frames of `transport` for one write at the end of the turn. */
+function hold(transport: Transport, low: number): void {
+  if (transport.writableCorked === 0) {
+    transport.cork();
+    if (corked.push(transport) === 1) setImmediate(uncorkAll);
+  } else if (transport.writableLength > low) {
+    transport.uncork();
+    transport.cork();
+  }
 }
 
 const wsSend = WebSocket.prototype.send as (this: WebSocket, data: unknown, ...rest: unknown[]) => void;
@@ -78,9 +126,12 @@ function mayWrite(socket: WritableSocket): boolean {
   return socket.readyState === WebSocket.OPEN && underHighWatermark(socket);
 }
 
-/** Whether an open socket may take another frame; past the high watermark it is shed. */
+/** Whether an open socket may take another frame (held, when coalescing); past the high watermark it is shed. */
 function underHighWatermark(socket: WritableSocket): boolean {
-  if (unsentBytes(socket) <= socket.settings.writeLimits.high) return true;
+  const settings = socket.settings;
+  const transport = (socket as unknown as WsInternals)._socket;
+  if (settings.coalesceWrites && transport !== null) hold(transport, settings.writeLimits.low);
+  if (unsentBytes(socket) <= settings.writeLimits.high) return true;
   shedSlowConsumer(socket);
   return false;
 }
@@ -100,8 +151,10 @@ export function writeEvent(socket: WritableSocket, encoded: EncodedEvent, flags:
     socket.settings.metrics.dropped[Drop.NotOpen]++;
     return false;
   }
+  const settings = socket.settings;
+  const limits = settings.writeLimits;
+  if (settings.coalesceWrites) hold(transport, limits.low);
   const unsent = transport.writableLength + sender._bufferedBytes;
-  const limits = socket.settings.writeLimits;
   if (unsent > limits.high) {
     shedSlowConsumer(socket);
     return false;

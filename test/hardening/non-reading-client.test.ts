@@ -47,84 +47,93 @@ async function flood(client: TestClient, server: RoomSocket, send: () => number)
   return footprint() - baseline;
 }
 
-describe('a client that sends frames and never reads', () => {
-  let app: TestApp;
+// Shed the same way with write coalescing on (held frames count as unsent bytes) and off.
+for (const coalesceWrites of [true, false]) {
+  describe(`a client that sends frames and never reads (coalesceWrites: ${coalesceWrites})`, () => {
+    let app: TestApp;
 
-  before(async () => {
-    app = await startApp(ChatModule, { highWatermark: HIGH, maxBadFrames: Infinity });
-  });
-
-  after(async () => {
-    await app.close();
-  });
-
-  async function connect(): Promise<{ client: TestClient; server: RoomSocket }> {
-    const client = await TestClient.connect(app.url('/chat'));
-    client.ws.on('error', () => {});
-    return { client, server: app.socket(client.id) };
-  }
-
-  async function assertShed(client: TestClient, server: RoomSocket, grown: number, frameBytes: number): Promise<void> {
-    assert.notEqual(server.readyState, WebSocket.OPEN, 'the server stopped serving it');
-    assert.ok(
-      server.bufferedAmount <= HIGH + 2 * frameBytes + 64,
-      `it holds ${server.bufferedAmount} unsent bytes, watermark ${HIGH}`,
-    );
-    assert.ok(grown < FOOTPRINT_BOUND, `the process grew by ${(grown / 2 ** 20).toFixed(1)} MiB`);
-    client.tcp.resume();
-    const closed = await client.closed;
-    assert.equal(closed.code, 1013);
-    assert.equal(closed.reason, 'slow consumer');
-    const seen = await app.app.get(ChatGateway).disconnected(client.id);
-    assert.equal(seen.reason, 'server disconnect');
-  }
-
-  it("is shed with 1013 when it does not read an echo handler's replies; memory stays bounded", async () => {
-    const { client, server } = await connect();
-    const text = 'x'.repeat(16 * 1024);
-    const frame = JSON.stringify({ event: 'echo', data: text });
-    const reply = JSON.stringify({ event: 'echo', data: text }).length + 4;
-    const grown = await flood(client, server, () => {
-      client.send(frame);
-      return reply;
+    before(async () => {
+      app = await startApp(ChatModule, { highWatermark: HIGH, maxBadFrames: Infinity, coalesceWrites });
     });
-    await assertShed(client, server, grown, reply);
-  });
 
-  it('is shed with 1013 when it does not read the exception frames its 1-byte non-JSON frames get', async () => {
-    const { client, server } = await connect();
-    const reply = '{"event":"exception","data":{"status":"error","message":"The frame is not valid JSON."}}'.length + 2;
-    const grown = await flood(client, server, () => {
-      client.send('x');
-      return reply;
+    after(async () => {
+      await app.close();
     });
-    await assertShed(client, server, grown, reply);
-  });
 
-  it("is shed with 1013 when it does not read the exception frames Nest's filter writes (refused joins)", async () => {
-    const { client, server } = await connect();
-    const frame = JSON.stringify({ event: 'join', data: { room: '' } });
-    const reply = 100;
-    const grown = await flood(client, server, () => {
-      client.send(frame);
-      return reply;
+    async function connect(): Promise<{ client: TestClient; server: RoomSocket }> {
+      const client = await TestClient.connect(app.url('/chat'));
+      client.ws.on('error', () => {});
+      return { client, server: app.socket(client.id) };
+    }
+
+    async function assertShed(
+      client: TestClient,
+      server: RoomSocket,
+      grown: number,
+      frameBytes: number,
+    ): Promise<void> {
+      assert.notEqual(server.readyState, WebSocket.OPEN, 'the server stopped serving it');
+      assert.ok(
+        server.bufferedAmount <= HIGH + 2 * frameBytes + 64,
+        `it holds ${server.bufferedAmount} unsent bytes, watermark ${HIGH}`,
+      );
+      assert.ok(grown < FOOTPRINT_BOUND, `the process grew by ${(grown / 2 ** 20).toFixed(1)} MiB`);
+      client.tcp.resume();
+      const closed = await client.closed;
+      assert.equal(closed.code, 1013);
+      assert.equal(closed.reason, 'slow consumer');
+      const seen = await app.app.get(ChatGateway).disconnected(client.id);
+      assert.equal(seen.reason, 'server disconnect');
+    }
+
+    it("is shed with 1013 when it does not read an echo handler's replies; memory stays bounded", async () => {
+      const { client, server } = await connect();
+      const text = 'x'.repeat(16 * 1024);
+      const frame = JSON.stringify({ event: 'echo', data: text });
+      const reply = JSON.stringify({ event: 'echo', data: text }).length + 4;
+      const grown = await flood(client, server, () => {
+        client.send(frame);
+        return reply;
+      });
+      await assertShed(client, server, grown, reply);
     });
-    await assertShed(client, server, grown, reply);
-  });
 
-  it('is shed with 1013 when it floods pings and does not read the pongs', async () => {
-    const { client, server } = await connect();
-    const payload = Buffer.alloc(125, 1);
-    const grown = await flood(client, server, () => {
-      client.ws.ping(payload);
-      return 127;
+    it('is shed with 1013 when it does not read the exception frames its 1-byte non-JSON frames get', async () => {
+      const { client, server } = await connect();
+      const reply =
+        '{"event":"exception","data":{"status":"error","message":"The frame is not valid JSON."}}'.length + 2;
+      const grown = await flood(client, server, () => {
+        client.send('x');
+        return reply;
+      });
+      await assertShed(client, server, grown, reply);
     });
-    await assertShed(client, server, grown, 127);
-  });
 
-  it('leaves a reading client served', async () => {
-    const { client } = await connect();
-    assert.deepEqual(await client.request('echo', 'still here', 1), { event: 'echo', data: 'still here', id: 1 });
-    await client.close();
+    it("is shed with 1013 when it does not read the exception frames Nest's filter writes (refused joins)", async () => {
+      const { client, server } = await connect();
+      const frame = JSON.stringify({ event: 'join', data: { room: '' } });
+      const reply = 100;
+      const grown = await flood(client, server, () => {
+        client.send(frame);
+        return reply;
+      });
+      await assertShed(client, server, grown, reply);
+    });
+
+    it('is shed with 1013 when it floods pings and does not read the pongs', async () => {
+      const { client, server } = await connect();
+      const payload = Buffer.alloc(125, 1);
+      const grown = await flood(client, server, () => {
+        client.ws.ping(payload);
+        return 127;
+      });
+      await assertShed(client, server, grown, 127);
+    });
+
+    it('leaves a reading client served', async () => {
+      const { client } = await connect();
+      assert.deepEqual(await client.request('echo', 'still here', 1), { event: 'echo', data: 'still here', id: 1 });
+      await client.close();
+    });
   });
-});
+}

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import type { Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { NestFactory } from '@nestjs/core';
+import { RoomsAdapter, type RoomSocket } from '../../lib/index.js';
+import { INVALID_COALESCE_WRITES } from '../../lib/rooms.messages.js';
+import { startApp, type TestApp } from '../support/app.js';
+import { ChatModule } from '../support/chat.fixture.js';
+import { TestClient, type Frame } from '../support/client.js';
+import { nextTurn } from '../support/timing.js';
+
+/*
+ * Write coalescing: what one socket is written within one turn of the event loop leaves in one
+ * write at the end of the turn. The writes are counted on the server's TCP socket itself (its
+ * `_write` and `_writev`, called through), which is where Node hands bytes to the kernel.
+ */
+
+interface WriteCounts {
+  /** One chunk handed to the kernel. */
+  write: number;
+  /** Several chunks handed to the kernel in one `writev`. */
+  writev: number;
+}
+
+type Writer = (this: Socket, ...args: unknown[]) => unknown;
+
+/** Counts the kernel writes of a server socket's TCP socket from now on. */
+function countWrites(socket: RoomSocket): WriteCounts {
+  const transport = (socket as unknown as { _socket: Socket & { _write: Writer; _writev: Writer } })._socket;
+  const counts = { write: 0, writev: 0 };
+  const write = transport._write;
+  const writev = transport._writev;
+  transport._write = function (...args) {
+    counts.write++;
+    return write.apply(this, args);
+  };
+  transport._writev = function (...args) {
+    counts.writev++;
+    return writev.apply(this, args);
+  };
+  return counts;
+}
+
+async function frames(client: TestClient, count: number): Promise<Frame[]> {
+  const read: Frame[] = [];
+  for (let i = 0; i < count; i++) read.push(await client.next());
+  return read;
+}
+
+/** Five frames to one socket in one synchronous block, each through a different part of the write path. */
+function fiveWays(app: TestApp, socket: RoomSocket): void {
+  socket.sendEvent('one');
+  app.rooms.to('feed').emit('two');
+  app.rooms.to(socket.id).volatile.emit('three');
+  socket.send(JSON.stringify({ event: 'four' }));
+  app.rooms.to('feed').except('nobody').emit('five');
+}
+
+const FIVE = ['one', 'two', 'three', 'four', 'five'].map((event) => ({ event }));
+
+for (const coalesceWrites of [true, false]) {
+  describe(`writes of one turn (coalesceWrites: ${coalesceWrites})`, () => {
+    let app: TestApp;
+    before(async () => {
+      app = await startApp(ChatModule, { coalesceWrites });
+    });
+    after(() => app.close());
+
+    async function joined(): Promise<{ client: TestClient; socket: RoomSocket }> {
+      const client = await TestClient.connect(app.url('/chat'));
+      assert.deepEqual(await client.request('join', { room: 'feed' }), { event: 'joined', data: 'feed' });
+      return { client, socket: app.socket(client.id) };
+    }
+
+    it(
+      coalesceWrites
+        ? 'holds the frames of a turn and writes them in one writev when the turn ends, in order'
+        : 'writes each frame of a turn as it comes, in order',
+      async () => {
+        const { client, socket } = await joined();
+        const counts = countWrites(socket);
+        fiveWays(app, socket);
+        // Held, they are unsent bytes as the watermarks count them; written, the kernel took them.
+        if (coalesceWrites) assert.ok(socket.bufferedAmount > 0, 'held until the turn ends');
+        await nextTurn();
+        if (coalesceWrites) assert.deepEqual(counts, { write: 0, writev: 1 });
+        else assert.equal(counts.write + counts.writev, 5);
+        assert.equal(socket.bufferedAmount, 0);
+        assert.deepEqual(await frames(client, 5), FIVE);
+        await client.close();
+      },
+    );
+
+    it('sends what a socket closed mid-turn was written before its close frame, and drops what came after', async () => {
+      const { client, socket } = await joined();
+      const droppedBefore = app.rooms.metrics().dropped.not_open;
+      app.rooms.to('feed').emit('before');
+      socket.disconnect();
+      app.rooms.to('feed').emit('after');
+      assert.deepEqual(await client.next(), { event: 'before' });
+      assert.equal((await client.closed).code, 1000);
+      assert.deepEqual(client.pending, []);
+      assert.equal(app.rooms.metrics().dropped.not_open, droppedBefore + 1);
+    });
+
+    it('serves other sockets on when one is cut mid-turn', async () => {
+      const [{ client: cut, socket }, { client: other }] = await Promise.all([joined(), joined()]);
+      app.rooms.to('feed').emit('held');
+      socket.disconnect(true);
+      app.rooms.to('feed').emit('next');
+      assert.equal((await cut.closed).code, 1006);
+      // Held frames die with the connection: a cut socket was handed nothing of this turn.
+      if (coalesceWrites) assert.deepEqual(cut.pending, []);
+      assert.deepEqual(await frames(other, 2), [{ event: 'held' }, { event: 'next' }]);
+      assert.deepEqual(await other.request('echo', 'still served'), { event: 'echo', data: 'still served' });
+      await other.close();
+    });
+  });
+}
+
+describe('coalesceWrites option', () => {
+  it('refuses anything but a boolean when the adapter is made', async () => {
+    const app = await NestFactory.create(ChatModule, { logger: false });
+    for (const coalesceWrites of ['yes', 1, null]) {
+      assert.throws(() => new RoomsAdapter(app, { coalesceWrites: coalesceWrites as never }), {
+        message: INVALID_COALESCE_WRITES,
+      });
+    }
+    await app.close();
+  });
+});

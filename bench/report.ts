@@ -1,5 +1,6 @@
 import type { Environment } from './environment.js';
 import { SUBJECT } from './peers.js';
+import { recoveryTargets, renderRecovery } from './recovery-report.js';
 import type { Row } from './scenarios/processes.js';
 import type { Sizes } from './sizes.js';
 import { summarize, type Summary } from './stats.js';
@@ -408,11 +409,14 @@ export function render(results: Results): string {
     out.push(figures(table, 'presence', size, PRESENCE));
   }
 
+  const recovery = renderRecovery(rows, sizes);
+  if (recovery !== '') out.push(recovery);
+
   out.push('', '## Targets', '');
   out.push(
     markdownTable(
       ['target', 'goal', 'measured', 'met'],
-      targets(table).map((target) => [
+      [...targets(table), ...recoveryTargets(rows)].map((target) => [
         target.what,
         target.goal,
         target.value.n === 1

@@ -12,12 +12,13 @@ import { fanout, heapSnapshots } from './scenarios/fanout.js';
 import type { Row } from './scenarios/processes.js';
 import { presence } from './scenarios/presence.js';
 import { redis } from './scenarios/redis.js';
+import { recoveryMemory, storm } from './scenarios/recovery.js';
 import { registry } from './scenarios/registry.js';
 import { FULL, QUICK, type Sizes } from './sizes.js';
 
 /**
  * `npm run bench` writes BENCHMARKS.md; `npm run bench -- --quick` runs tiny sizes once and
- * writes its report to the temp directory. Options: `--only=fanout,registry,redis,presence`,
+ * writes its report to the temp directory. Options: `--only=fanout,registry,redis,presence,storm,recovery-memory`,
  * `--peers=a,b`, `--runs=N`, `--out=FILE`, `--print` (the report on stdout too), `--profile`
  * (no report: CPU profiles of the stubbed fan-out and of join+leave with their top self-time
  * functions, and what the heap holds per socket; `--only=stubbed,heap,join-leave` narrows it).
@@ -29,7 +30,7 @@ const option = (name: string) => args.find((arg) => arg.startsWith(`--${name}=`)
 const quick = flag('quick');
 const sizes: Sizes = { ...(quick ? QUICK : FULL) };
 if (option('runs') !== undefined) sizes.runs = Number(option('runs'));
-const only = new Set((option('only') ?? 'fanout,registry,redis,presence').split(','));
+const only = new Set((option('only') ?? 'fanout,registry,redis,presence,storm,recovery-memory').split(','));
 const chosen = option('peers')?.split(',');
 const peers = PEERS.filter((peer) => chosen === undefined || chosen.includes(peer.name));
 const out = option('out') ?? (quick ? join(tmpdir(), 'nestjs-rooms-BENCHMARKS.quick.md') : join(ROOT, 'BENCHMARKS.md'));
@@ -157,6 +158,9 @@ async function main(): Promise<void> {
     }
     // nestjs-rooms alone: the peers have no presence to compare with.
     if (only.has('presence') && hasRedis) await measure(run, 'presence', () => presence(run, sizes), rows);
+    // Connection recovery (nestjs-rooms alone, recovery on): a reconnect storm, and what recovery holds.
+    if (only.has('storm')) await measure(run, 'storm', () => storm(run, sizes), rows);
+    if (only.has('recovery-memory')) await measure(run, 'recovery-memory', () => recoveryMemory(run, sizes), rows);
   }
   rows.sort((a, b) => PEERS.findIndex((p) => p.name === a.peer) - PEERS.findIndex((p) => p.name === b.peer));
 
@@ -175,7 +179,9 @@ async function main(): Promise<void> {
     ((only.has('fanout') ? peers.length * sizes.fanout.length : 0) +
       (only.has('registry') ? peers.filter((p) => p.rooms).length : 0) +
       (only.has('redis') && hasRedis ? peers.filter((p) => p.redis).length : 0) +
-      (only.has('presence') && hasRedis ? 1 : 0));
+      (only.has('presence') && hasRedis ? 1 : 0) +
+      (only.has('storm') ? 1 : 0) +
+      (only.has('recovery-memory') ? 1 : 0));
   console.log(`bench${quick ? ' --quick' : ''}: ${rows.length}/${expected} peer runs measured, report in ${out}`);
   if (broken.length > 0 || rows.length !== expected) throw new Error('some figures are missing');
 }

@@ -31,6 +31,21 @@ export interface Sizes {
   presenceReads: number;
   /** Tracks timed from one server to the other's `'presence'` event, one every `probeIntervalMs`. */
   presenceProbes: number;
+  /** Recovery storm: sockets that drop at once and reconnect, and sockets that stay, over `stormRooms` rooms. */
+  stormSockets: number;
+  stormSteady: number;
+  stormRooms: number;
+  /** Broadcasts a second in all, round robin over the rooms. */
+  stormRate: number;
+  /** The reconnects start at random within this long after the drop. */
+  stormSpreadMs: number;
+  /** How long the stream warms up, then is measured before the drop, then runs on after the storm. */
+  stormWindowMs: number;
+  /** Dropped sockets waiting, for the heap per waiting session. */
+  waitingSessions: number;
+  /** Frames held, of each of `heldFrameSizes` bytes, for the memory per held frame byte. */
+  heldFrames: number;
+  heldFrameSizes: number[];
 }
 
 export const FULL: Sizes = {
@@ -51,6 +66,15 @@ export const FULL: Sizes = {
   presenceEntries: 1000,
   presenceReads: 1000,
   presenceProbes: 200,
+  stormSockets: 5000,
+  stormSteady: 500,
+  stormRooms: 10,
+  stormRate: 100,
+  stormSpreadMs: 2000,
+  stormWindowMs: 2000,
+  waitingSessions: 5000,
+  heldFrames: 20_000,
+  heldFrameSizes: [100, 1000],
 };
 
 export const QUICK: Sizes = {
@@ -71,4 +95,13 @@ export const QUICK: Sizes = {
   presenceEntries: 100,
   presenceReads: 100,
   presenceProbes: 20,
+  stormSockets: 50,
+  stormSteady: 10,
+  stormRooms: 5,
+  stormRate: 100,
+  stormSpreadMs: 200,
+  stormWindowMs: 300,
+  waitingSessions: 50,
+  heldFrames: 200,
+  heldFrameSizes: [100, 1000],
 };

@@ -5,7 +5,7 @@ import type { PeerInfo } from '../peers.js';
 
 /** One figure set of one peer in one run. */
 export interface Row {
-  scenario: 'fanout' | 'registry' | 'redis' | 'presence';
+  scenario: 'fanout' | 'registry' | 'redis' | 'presence' | 'storm' | 'recovery-memory';
   peer: string;
   /** Sockets. */
   size: number;

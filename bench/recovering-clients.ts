@@ -28,9 +28,17 @@ interface Tracked {
   seq: number;
   /** Replayed frames of the current connection, counted until the mark (-1: not replaying). */
   replaying: number;
-  /** When its reconnect started (monotonic ns). */
+  /** When its reconnect started (monotonic ns): its first attempt. */
   reconnectAt: number;
+  /** Reconnect attempts of the current storm. */
+  attempts: number;
+  phase: 'connected' | 'dropped' | 'handshake' | 'replaying' | 'recovered' | 'failed';
 }
+
+/** A reconnect whose handshake failed (refused, reset, timed out) tries again, as a client app does, this often. */
+const ATTEMPTS = 5;
+const RETRY_MS = 250;
+const HANDSHAKE_TIMEOUT = 10_000;
 
 let url = '';
 let record = false;
@@ -49,6 +57,8 @@ interface Storm {
   left: number;
   recovered: number;
   failed: Record<string, number>;
+  /** Handshakes tried again after one failed. */
+  retries: number;
   replayed: number;
   /** Per reconnect: from its start to the mark (all its replay read), in ms. */
   recoverMs: number[];
@@ -90,10 +100,12 @@ function recoveredOne(socket: Tracked): void {
   s.recoverMs.push((at - socket.reconnectAt) / 1e6);
   if (at > s.lastRecovered) s.lastRecovered = at;
   socket.replaying = -1;
+  socket.phase = 'recovered';
   settle();
 }
 
-function failedOne(reason: string): void {
+function failedOne(socket: Tracked, reason: string): void {
+  socket.phase = 'failed';
   storm!.failed[reason] = (storm!.failed[reason] ?? 0) + 1;
   settle();
 }
@@ -111,14 +123,14 @@ function attach(socket: Tracked, ws: WebSocket, resuming: boolean): Promise<void
       else reject(error);
     };
     ws.on('error', (error) => {
-      if (resuming && !settled) failedOne(`error: ${error.message}`);
+      if (resuming && !settled) retryOrFail(socket, `error: ${error.message}`);
       finish(error);
     });
     ws.once('close', () => {
-      if (!settled && resuming) failedOne('closed before its session frame');
+      if (!settled && resuming) retryOrFail(socket, 'closed before its session frame');
       else if (resuming && socket.ws === ws && socket.replaying >= 0) {
         socket.replaying = -1;
-        failedOne('closed during its replay');
+        failedOne(socket, 'closed during its replay');
       }
       finish(new Error(`socket ${socket.index} closed`));
     });
@@ -126,14 +138,19 @@ function attach(socket: Tracked, ws: WebSocket, resuming: boolean): Promise<void
       const frame = JSON.parse(String(data)) as Tick;
       if (first) {
         first = false;
-        if (frame.session === undefined) return finish(new Error('no session frame'));
+        if (frame.session === undefined) {
+          if (resuming) failedOne(socket, 'no session frame first');
+          return finish(new Error('no session frame'));
+        }
         socket.token = frame.session.token;
         if (!resuming) {
           const rooms = extraRoom === undefined ? socket.room : [socket.room, extraRoom];
           return void ws.send(JSON.stringify({ event: 'join', data: rooms }));
         }
-        if (frame.session.recovered) socket.replaying = 0;
-        else failedOne(frame.session.reason ?? 'not recovered');
+        if (frame.session.recovered) {
+          socket.replaying = 0;
+          socket.phase = 'replaying';
+        } else failedOne(socket, frame.session.reason ?? 'not recovered');
         return finish();
       }
       if (frame.event === 'tick') return onTick(socket, frame);
@@ -153,19 +170,34 @@ function open(index: number, room: string): Promise<void> {
     seq: -1,
     replaying: -1,
     reconnectAt: 0,
+    attempts: 0,
+    phase: 'connected',
   };
   sockets.push(socket);
   return attach(socket, new WebSocket(url, { perMessageDeflate: false }), false);
 }
 
+/** One reconnect attempt with the socket's token and last offset (the session frame's token is new on every connection). */
 function reconnect(socket: Tracked): void {
   const query = new URLSearchParams({ session: socket.token });
   if (socket.offset !== undefined) query.set('offset', socket.offset);
-  socket.reconnectAt = nowNs();
   const s = storm!;
-  if (s.firstStart === 0) s.firstStart = socket.reconnectAt;
-  s.lastStart = socket.reconnectAt;
-  attach(socket, new WebSocket(`${url}?${query}`, { perMessageDeflate: false }), true).catch(() => undefined);
+  if (socket.attempts++ === 0) {
+    socket.reconnectAt = nowNs();
+    if (s.firstStart === 0) s.firstStart = socket.reconnectAt;
+    s.lastStart = socket.reconnectAt;
+  }
+  socket.phase = 'handshake';
+  const ws = new WebSocket(`${url}?${query}`, { perMessageDeflate: false, handshakeTimeout: HANDSHAKE_TIMEOUT });
+  attach(socket, ws, true).catch(() => undefined);
+}
+
+/** A reconnect that got no session frame: again a moment later, or given up after `ATTEMPTS`. */
+function retryOrFail(socket: Tracked, reason: string): void {
+  if (socket.attempts >= ATTEMPTS) return failedOne(socket, reason);
+  storm!.retries++;
+  socket.phase = 'dropped';
+  setTimeout(() => reconnect(socket), RETRY_MS);
 }
 
 serve({
@@ -200,6 +232,7 @@ serve({
       left: sockets.length,
       recovered: 0,
       failed: {},
+      retries: 0,
       replayed: 0,
       recoverMs: [],
       firstStart: 0,
@@ -208,26 +241,48 @@ serve({
     };
     const at = nowNs();
     for (const socket of sockets) {
+      socket.phase = 'dropped';
+      socket.attempts = 0;
       socket.ws.removeAllListeners('message');
       (socket.ws as unknown as { _socket: { destroy(): void } })._socket.destroy();
     }
     if (again) for (const socket of sockets) setTimeout(() => reconnect(socket), Math.random() * spreadMs);
     return at;
   },
-  /** Resolves when every reconnect of the last `drop` has its answer (recovered and replayed, or refused). */
-  settled() {
+  /**
+   * Resolves when every reconnect of the last `drop` has its answer (recovered and replayed, or
+   * refused), or after `timeoutMs` with those still out counted by what they were doing.
+   */
+  settled({ timeoutMs }: { timeoutMs: number }) {
     const s = storm!;
-    const result = () => ({
-      recovered: s.recovered,
-      failed: s.failed,
-      replayed: s.replayed,
-      recoverMs: s.recoverMs,
-      firstStart: s.firstStart,
-      lastStart: s.lastStart,
-      lastRecovered: s.lastRecovered,
-    });
+    const result = () => {
+      const out: Record<string, number> = {};
+      for (const socket of sockets) {
+        if (socket.phase === 'recovered' || socket.phase === 'failed') continue;
+        const key = `${socket.phase}, readyState ${socket.ws.readyState}`;
+        out[key] = (out[key] ?? 0) + 1;
+      }
+      return {
+        left: s.left,
+        out,
+        retries: s.retries,
+        recovered: s.recovered,
+        failed: s.failed,
+        replayed: s.replayed,
+        recoverMs: s.recoverMs,
+        firstStart: s.firstStart,
+        lastStart: s.lastStart,
+        lastRecovered: s.lastRecovered,
+      };
+    };
     if (s.left === 0) return result();
-    return new Promise((resolve) => (s.done = () => resolve(result())));
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(result()), timeoutMs);
+      s.done = () => {
+        clearTimeout(timer);
+        resolve(result());
+      };
+    });
   },
   /** How many sockets have not yet received `finals[room]`, their room's last `seq`; gaps and duplicates so far. */
   check({ finals }: { finals: number[] }) {

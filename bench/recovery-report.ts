@@ -123,6 +123,7 @@ export function renderRecovery(rows: Row[], sizes: Sizes): string {
         ['', 'median (min–max)'],
         [
           ['sockets not recovered', s('notRecovered', fixed(0))],
+          ['handshakes tried again (refused or timed out, 250 ms later)', s('retries', fixed(0))],
           ['ticks lost / duplicated, dropped sockets', `${s('lost', fixed(0))} / ${s('duplicates', fixed(0))}`],
           [
             'ticks lost / duplicated, sockets that stayed',

@@ -20,6 +20,10 @@ interface Peaks {
 }
 
 interface Settled {
+  /** Reconnects without an answer when the wait ended, by what they were doing. */
+  left: number;
+  out: Record<string, number>;
+  retries: number;
   recovered: number;
   failed: Record<string, number>;
   replayed: number;
@@ -117,7 +121,7 @@ export async function storm(run: number, sizes: Sizes): Promise<Row> {
 
     await server.child.call('sample');
     const dropAt = await dropping.call<number>('drop', { spreadMs: sizes.stormSpreadMs });
-    const settled = await dropping.call<Settled>('settled', {}, 120_000);
+    const settled = await dropping.call<Settled>('settled', { timeoutMs: 60_000 }, 90_000);
     const peaks = await server.child.call<Peaks>('peaks');
     const during = await steady.call<Latencies>('latencies');
 
@@ -134,7 +138,10 @@ export async function storm(run: number, sizes: Sizes): Promise<Row> {
     ).catch(() => undefined);
     const [storming, staying] = checks;
     const notRecovered = sizes.stormSockets - settled.recovered;
-    if (notRecovered > 0) process.stderr.write(`storm: not recovered: ${JSON.stringify(settled.failed)}\n`);
+    if (notRecovered > 0) {
+      const why = { refused: settled.failed, unanswered: settled.out };
+      process.stderr.write(`storm: ${notRecovered} not recovered: ${JSON.stringify(why)}\n`);
+    }
 
     const calmLatency = window(before, calmStart, Infinity);
     const stormLatency = window(during, dropAt, settled.lastRecovered);
@@ -153,6 +160,7 @@ export async function storm(run: number, sizes: Sizes): Promise<Row> {
         replayedFrames: settled.replayed,
         replayedPerSec: settled.replayed / replaySeconds,
         notRecovered,
+        retries: settled.retries,
         lost: storming.gaps + storming.behind,
         duplicates: storming.duplicates,
         steadyLost: staying.gaps + staying.behind,

@@ -1,6 +1,7 @@
 import type { Environment } from './environment.js';
 import { CLASSIC } from './scenarios/brokers.js';
 import { SUBJECT } from './peers.js';
+import { recoveryTargets, renderRecovery } from './recovery-report.js';
 import type { Row } from './scenarios/processes.js';
 import type { Sizes } from './sizes.js';
 import { SCRAPE_EVERY_PASSES } from './scenarios/metrics-instructions.js';
@@ -770,12 +771,14 @@ export function render(results: Results): string {
     const title = `## 12. Low load: one broadcast every ${sizes.lowLoadIntervalMs} ms to a room of ${n(size)}`;
     out.push('', title, '', figures(table, 'low-load', size, LOW_LOAD), '', ratios(table, 'low-load', size, LOW_LOAD));
   }
+  const recovery = renderRecovery(rows, sizes);
+  if (recovery !== '') out.push(recovery);
 
   out.push('', '## Targets', '');
   out.push(
     markdownTable(
       ['target', 'goal', 'measured', 'met'],
-      targets(table).map((target) => [
+      [...targets(table), ...recoveryTargets(rows)].map((target) => [
         target.what,
         target.goal,
         target.value.n === 1

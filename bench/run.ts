@@ -18,13 +18,14 @@ import { metricsPairs } from './scenarios/metrics.js';
 import { chat } from './scenarios/chat.js';
 import { presence } from './scenarios/presence.js';
 import { redis } from './scenarios/redis.js';
+import { recoveryMemory, storm } from './scenarios/recovery.js';
 import { registry } from './scenarios/registry.js';
 import { FULL, QUICK, type Sizes } from './sizes.js';
 
 /**
  * `npm run bench` writes BENCHMARKS.md; `npm run bench -- --quick` runs tiny sizes once and
  * writes its report to the temp directory. Options:
- * `--only=fanout,registry,redis,presence,metrics,brokers,spread,chat,burst,chat-storm,low-load`,
+ * `--only=fanout,registry,redis,presence,metrics,brokers,spread,chat,burst,chat-storm,low-load,storm,recovery-memory`,
  * `--peers=a,b`, `--runs=N`, `--fanout=N,M` (fan-out room sizes), `--pairs=N` (of the metrics scenario), `--callgrind` (the metrics
  * scenario counted in instructions under valgrind instead of timed), `--out=FILE`, `--print` (the report on stdout too), `--profile`
  * (no report: CPU profiles of the stubbed fan-out and of join+leave with their top self-time
@@ -40,7 +41,10 @@ if (option('runs') !== undefined) sizes.runs = Number(option('runs'));
 if (option('pairs') !== undefined) sizes.metricsPairs = Number(option('pairs'));
 if (option('fanout') !== undefined) sizes.fanout = option('fanout')!.split(',').map(Number);
 const only = new Set(
-  (option('only') ?? 'fanout,registry,redis,presence,metrics,brokers,spread,chat,burst,chat-storm,low-load').split(','),
+  (
+    option('only') ??
+    'fanout,registry,redis,presence,metrics,brokers,spread,chat,burst,chat-storm,low-load,storm,recovery-memory'
+  ).split(','),
 );
 const chosen = option('peers')?.split(',');
 const peers = PEERS.filter((peer) => chosen === undefined || chosen.includes(peer.name));
@@ -187,6 +191,9 @@ async function main(): Promise<void> {
     if (only.has('spread')) await each(spread, 'spread', (broker) => brokerSpread(broker.name, run, sizes), run);
     // The sample app, nestjs-rooms only: no peer runs it.
     if (only.has('chat')) await measure(run, 'chat', () => chat(run, sizes), rows);
+    // Connection recovery (nestjs-rooms alone, recovery on): a reconnect storm, and what recovery holds.
+    if (only.has('storm')) await measure(run, 'storm', () => storm(run, sizes), rows);
+    if (only.has('recovery-memory')) await measure(run, 'recovery-memory', () => recoveryMemory(run, sizes), rows);
   }
   // Its own pairs of stretches in one process, not runs: the collector on vs off, both nestjs-rooms.
   const subject = PEERS.find((peer) => peer.name === SUBJECT)!;
@@ -219,7 +226,9 @@ async function main(): Promise<void> {
         (only.has('spread') ? spread.length : 0) +
         (only.has('chat') ? 1 : 0) +
         ['burst', 'chat-storm', 'low-load'].filter((name) => only.has(name)).length *
-          peers.filter((p) => p.coalescing === true).length) +
+          peers.filter((p) => p.coalescing === true).length +
+        (only.has('storm') ? 1 : 0) +
+        (only.has('recovery-memory') ? 1 : 0)) +
     (only.has('metrics') ? 2 * sizes.metricsPairs : 0);
   console.log(`bench${quick ? ' --quick' : ''}: ${rows.length}/${expected} peer runs measured, report in ${out}`);
   if (broken.length > 0 || rows.length !== expected) throw new Error('some figures are missing');

@@ -62,6 +62,21 @@ export interface Sizes {
   lowLoadSockets: number;
   lowLoadProbes: number;
   lowLoadIntervalMs: number;
+  /** Recovery storm: sockets that drop at once and reconnect, and sockets that stay, over `stormRooms` rooms. */
+  stormSockets: number;
+  stormSteady: number;
+  stormRooms: number;
+  /** Broadcasts a second in all, round robin over the rooms. */
+  stormRate: number;
+  /** The reconnects start at random within this long after the drop. */
+  stormSpreadMs: number;
+  /** How long the stream warms up, then is measured before the drop, then runs on after the storm. */
+  stormWindowMs: number;
+  /** Dropped sockets waiting, for the heap per waiting session. */
+  waitingSessions: number;
+  /** Frames held, of each of `heldFrameSizes` bytes, for the memory per held frame byte. */
+  heldFrames: number;
+  heldFrameSizes: number[];
 }
 
 export const FULL: Sizes = {
@@ -104,6 +119,15 @@ export const FULL: Sizes = {
   lowLoadSockets: 1000,
   lowLoadProbes: 200,
   lowLoadIntervalMs: 10,
+  stormSockets: 5000,
+  stormSteady: 500,
+  stormRooms: 10,
+  stormRate: 100,
+  stormSpreadMs: 2000,
+  stormWindowMs: 2000,
+  waitingSessions: 5000,
+  heldFrames: 20_000,
+  heldFrameSizes: [100, 1000],
 };
 
 export const QUICK: Sizes = {
@@ -146,4 +170,13 @@ export const QUICK: Sizes = {
   lowLoadSockets: 20,
   lowLoadProbes: 20,
   lowLoadIntervalMs: 10,
+  stormSockets: 50,
+  stormSteady: 10,
+  stormRooms: 5,
+  stormRate: 100,
+  stormSpreadMs: 200,
+  stormWindowMs: 300,
+  waitingSessions: 50,
+  heldFrames: 200,
+  heldFrameSizes: [100, 1000],
 };

@@ -16,7 +16,9 @@ export interface Row {
     | 'chat'
     | 'burst'
     | 'chat-storm'
-    | 'low-load';
+    | 'low-load'
+    | 'storm'
+    | 'recovery-memory';
   peer: string;
   /** Sockets. */
   size: number;

@@ -1,3 +1,4 @@
+import { HELD_FRAME_OVERHEAD } from '../lib/recovery/held-frames.js';
 import type { Row } from './scenarios/processes.js';
 import type { Sizes } from './sizes.js';
 import { summarize, type Summary } from './stats.js';
@@ -168,7 +169,7 @@ export function renderRecovery(rows: Row[], sizes: Sizes): string {
         `minus before the first connected, per session. Then ${n(sizes.heldFrames)} broadcasts of each frame size to \`all\`,`,
         'a room only waiting sessions are in (so the log holds every one): what the heap and the buffers',
         '(`arrayBuffers`) gained, per frame and per frame byte, and that memory over the bytes the log counts',
-        'toward `maxBufferedBytes` (frame bytes plus 160 per frame).',
+        `toward \`maxBufferedBytes\` (frame bytes plus ${HELD_FRAME_OVERHEAD} per frame).`,
       ].join('\n'),
       '',
     );

@@ -83,7 +83,9 @@ export function encodeWithOffset(payload: Buffer, offset: string): EncodedEvent 
   const body = payload.length - 1;
   const length = body + OFFSET_KEY.length + offset.length + OFFSET_END.length;
   const start = headerLength(length);
-  const frame = Buffer.allocUnsafe(start + length);
+  // Its own memory, not a slice of Node's shared pool: a held frame outlives the broadcast, and a
+  // pool slab it shared would keep the broadcast's other buffers alive with it.
+  const frame = Buffer.allocUnsafeSlow(start + length);
   writeHeader(frame, length);
   let at = start + payload.copy(frame, start, 0, body);
   at += OFFSET_KEY.copy(frame, at);

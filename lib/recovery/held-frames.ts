@@ -12,8 +12,11 @@ export interface HeldFrame {
   readonly key: string | undefined;
 }
 
-/** Bytes counted for a held frame besides its own: the entry, its target and the log's slot. */
-export const HELD_FRAME_OVERHEAD = 160;
+/**
+ * Bytes counted for a held frame besides its own: what its entry, target and buffer objects take on
+ * the heap (measured: about 680 bytes, BENCHMARKS.md), so that `maxBufferedBytes` is near the memory the log takes.
+ */
+export const HELD_FRAME_OVERHEAD = 700;
 
 /**
  * This server's one log of recoverable frames, in offset order. Each frame is held once, as the

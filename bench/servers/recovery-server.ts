@@ -38,7 +38,12 @@ class RecoveryBenchModule {}
 
 const app = await NestFactory.create(RecoveryBenchModule, { logger: false });
 app.useWebSocketAdapter(new RoomsAdapter(app));
-await app.listen(0, '127.0.0.1');
+await app.init();
+// 5,000 reconnects within 2 s: a listen queue that holds them all (Node's default is 511), as a
+// server that expects reconnect storms sets it; past it the kernel drops handshakes.
+await new Promise<void>((resolve) =>
+  app.getHttpServer().listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => resolve()),
+);
 const port = (app.getHttpServer().address() as { port: number }).port;
 const rooms = app.get(RoomService);
 const recovery = app.get(RoomsServer, { strict: false }).recovery!;

@@ -28,7 +28,8 @@ import { FULL, QUICK, type Sizes } from './sizes.js';
  * `--only=fanout,registry,redis,presence,metrics,brokers,spread,chat,burst,chat-storm,low-load,storm,recovery-memory`,
  * `--peers=a,b`, `--runs=N`, `--fanout=N,M` (fan-out room sizes), `--pairs=N` (of the metrics scenario), `--callgrind` (the metrics
  * scenario counted in instructions under valgrind instead of timed), `--out=FILE`, `--print` (the report on stdout too), `--profile`
- * (no report: CPU profiles of the stubbed fan-out and of join+leave with their top self-time
+ * (no report: CPU profiles of the stubbed fan-out, of nestjs-rooms and raw-frame or of the `--peers` named,
+ * and of join+leave with their top self-time
  * functions, and what the heap holds per socket; `--only=stubbed,heap,join-leave` narrows it).
  */
 const args = process.argv.slice(2);
@@ -87,7 +88,9 @@ async function profile(): Promise<void> {
   // Ten times the usual stretch, for enough samples; a short burst, for time.
   const profiled = { ...sizes, stubbedDeliveries: sizes.stubbedDeliveries * 10, burst: 20 };
   const part = (name: string) => option('only') === undefined || only.has(name);
-  for (const peer of peers.filter((p) => part('stubbed') && (p.name === SUBJECT || p.name === 'raw-frame'))) {
+  // nestjs-rooms and raw frames by default; `--peers=` profiles the peers it names (the recovery one, say).
+  const stubbed = chosen === undefined ? peers.filter((p) => p.name === SUBJECT || p.name === 'raw-frame') : peers;
+  for (const peer of stubbed.filter(() => part('stubbed'))) {
     const path = join(dir, `${peer.name}.stubbed.cpuprofile`);
     const row = await fanout(peer, size, 0, profiled, path);
     const ns = row.metrics.libNsPerSocket.toFixed(0);

@@ -67,7 +67,8 @@ describe('on an in-memory cluster', () => {
     assert.equal(after.rooms.count - before.rooms.count, 0);
     const stalled = after.server_event;
     assert.equal(stalled.count - before.server_event.count, 1);
-    assert.ok(stalled.sum - before.server_event.sum >= 0.15, 'it waited for its timeout (150 ms)');
+    // Node may fire a timer up to a millisecond before performance.now() says it is due.
+    assert.ok(stalled.sum - before.server_event.sum >= 0.148, 'it waited for its timeout (150 ms)');
     // Cumulative buckets: the timed-out request is in none up to 0.1 s, and in every one from 0.25 s.
     assert.deepEqual(stalled.bounds, REQUEST_BUCKETS);
     const added = stalled.buckets.map((count, i) => count - before.server_event.buckets[i]);

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
-import { RoomsClient, type LifecycleEvents, type WebSocketConstructor } from '../../lib/client/index.js';
+import { RoomsClient, type WebSocketConstructor } from '../../lib/client/index.js';
 import type { TestApp } from '../support/app.js';
-import { clientModule } from '../support/client-app.fixture.js';
+import { clientModule, next } from '../support/client-app.fixture.js';
 import { closeCluster, startCluster } from '../support/cluster.js';
 import { redisBroker } from '../support/fault-helpers.js';
 import { RedisProcess } from '../support/redis-server.js';
@@ -51,10 +51,6 @@ class Proxy {
     this.cut();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
-}
-
-function next<E extends keyof LifecycleEvents>(client: RoomsClient, event: E): Promise<LifecycleEvents[E]> {
-  return new Promise((resolve) => client.once(event, resolve as never));
 }
 
 describe('RoomsClient before two servers on Redis', () => {

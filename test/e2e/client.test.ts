@@ -10,12 +10,11 @@ import {
   reconnectDelay,
   RoomsClient,
   RoomsClientError,
-  type LifecycleEvents,
   type RoomsClientOptions,
   type WebSocketConstructor,
 } from '../../lib/client/index.js';
 import { startApp, type TestApp } from '../support/app.js';
-import { ClientGateway, clientModule } from '../support/client-app.fixture.js';
+import { ClientGateway, clientModule, next } from '../support/client-app.fixture.js';
 import { rejectionOf } from '../support/rejection.js';
 import { eventually } from '../support/timing.js';
 
@@ -23,11 +22,6 @@ const WS = WebSocket as unknown as WebSocketConstructor;
 
 function connect(url: string, options: RoomsClientOptions = {}): RoomsClient {
   return new RoomsClient(url, { WebSocket: WS, reconnect: { initialDelay: 10, maxDelay: 50 }, ...options });
-}
-
-/** The next time the client fires `event`. */
-function next<E extends keyof LifecycleEvents>(client: RoomsClient, event: E): Promise<LifecycleEvents[E]> {
-  return new Promise((resolve) => client.once(event, resolve as never));
 }
 
 describe('RoomsClient', () => {

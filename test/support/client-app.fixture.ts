@@ -7,6 +7,7 @@ import {
   WsException,
   type OnGatewayConnection,
 } from '@nestjs/websockets';
+import type { LifecycleEvents, RoomsClient } from '../../lib/client/index.js';
 import { JoinRoom, RoomService, RoomsModule, type Broker, type RoomSocket } from '../../lib/index.js';
 
 /** The gateway `RoomsClient` is tested against: replies, refusals, silence, acks and closes on request. */
@@ -79,4 +80,9 @@ export function clientModule(options: { recovery?: boolean; broker?: Broker } = 
   })
   class ClientModule {}
   return ClientModule;
+}
+
+/** The next time `client` fires one of its own events. */
+export function next<E extends keyof LifecycleEvents>(client: RoomsClient, event: E): Promise<LifecycleEvents[E]> {
+  return new Promise((resolve) => client.once(event, resolve as never));
 }

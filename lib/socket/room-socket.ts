@@ -11,7 +11,7 @@ import { answeredId } from './inbound-frame.js';
 import { createSocketId } from './socket-id.js';
 import { DEFAULT_SOCKET_SETTINGS, type SocketSettings } from './socket-settings.js';
 import type { Handshake } from './handshake.js';
-import { writeMessage } from './write-path.js';
+import { releaseHeldFrame, unsentBytes, writeMessage } from './write-path.js';
 
 export type { DisconnectReason } from './disconnect-reason.js';
 
@@ -91,6 +91,8 @@ export class RoomSocket extends WebSocket implements RoomMember {
   badFramesSince = -Infinity;
   /** @internal negotiated permessage-deflate. */
   deflate = false;
+  /** @internal this turn's first frame, held until the turn ends (socket/write-path.ts). */
+  heldFrame: Buffer | undefined = undefined;
   /** @internal `emitWithAck` requests it has yet to answer, created on first use. */
   pendingAcks: Map<number, AckSink> | undefined;
   /** @internal the events it has handlers for, shared by the clients of its path (adapter/handler-table.ts). */
@@ -194,4 +196,20 @@ export class RoomSocket extends WebSocket implements RoomMember {
     if (isExceptionFrame(data)) data = reshapeExceptionFrame(data, answeredId(this));
     writeMessage(this, data, ...rest);
   }
+
+  /** @internal `ws`'s `close`, after the frame the socket holds for this turn (`ws` itself closes through it too). */
+  override close(code?: number, data?: string | Buffer): void {
+    releaseHeldFrame(this);
+    super.close(code, data);
+  }
 }
+
+// `ws`'s `bufferedAmount` plus the frame a socket holds for this turn. Defined here because
+// TypeScript declares it a property, which a subclass may not redefine as an accessor.
+const wsBufferedAmount = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'bufferedAmount')!.get!;
+Object.defineProperty(RoomSocket.prototype, 'bufferedAmount', {
+  configurable: true,
+  get(this: RoomSocket): number {
+    return this.heldFrame === undefined ? (wsBufferedAmount.call(this) as number) : unsentBytes(this);
+  },
+});

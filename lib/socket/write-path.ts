@@ -43,44 +43,95 @@ export interface WritableSocket extends WebSocket {
   readonly deflate: boolean;
   /** @internal */
   closeReason: DisconnectReason | undefined;
+  /** @internal this turn's first frame, held out of the stream until the turn ends (write coalescing). */
+  heldFrame: Buffer | undefined;
 }
 
 /*
- * Write coalescing (`coalesceWrites`, on by default). The first frame a socket is written in a
- * turn of the event loop corks its TCP socket; every later frame of the turn, whatever wrote it
- * (this file, `ws`'s own framing for deflated or queued messages, a close frame), joins it in the
- * stream's buffer, in order; one `setImmediate` for all sockets uncorks them after the poll phase,
- * before the loop next waits, and Node hands each one's frames to the kernel in one `writev`. The
- * held bytes are in the TCP socket's `writableLength`, so every watermark sees them; a socket
- * destroyed in the meantime drops them with its buffer. Past the low watermark a socket's held
- * bytes are written at once: batches that large gain nothing, and the watermarks would otherwise
- * judge bytes the kernel would have taken.
+ * Write coalescing (`coalesceWrites`, on by default). The first frame the write path gives a
+ * socket in a turn of the event loop is held on the socket itself (`heldFrame`), out of its stream:
+ * nothing is buffered or corked for a socket that gets one frame, the common case. A second frame
+ * of the turn, or anything written past the fast path (`ws.send` for replies, deflated or queued
+ * messages, pings, a close frame), corks the TCP socket, writes the held frame into it first and
+ * joins it there, in order. One `setImmediate` for all sockets ends the turn after the poll phase,
+ * before the loop next waits: a lone held frame is written as it is, in one `write`, and a corked
+ * socket is uncorked, so Node hands its frames to the kernel in one `writev`. Held bytes count as
+ * unsent (`unsentBytes`), so every watermark sees them; a socket closed or cut in the meantime
+ * drops its held frame.
  */
-const corked: Transport[] = [];
+const turn: WritableSocket[] = [];
 
-function uncorkAll(): void {
-  // Indexed: a socket corked while flushing (nothing writes here, but a stream might) is flushed too.
-  for (let i = 0; i < corked.length; i++) {
-    const transport = corked[i];
+/** `heldFrame` of a socket in this turn that holds nothing itself: its frames are in its stream. */
+const IN_STREAM = Buffer.alloc(0);
+
+function endTurn(): void {
+  // Indexed: a socket that joins the turn while it ends (nothing writes here, but a stream might) is written too.
+  for (let i = 0; i < turn.length; i++) {
+    const socket = turn[i];
+    const transport = (socket as unknown as WsInternals)._socket;
+    const held = socket.heldFrame;
+    socket.heldFrame = undefined;
     try {
-      transport.uncork();
+      if (held !== IN_STREAM) {
+        // Closed or cut since: the frame goes with the connection (`close()` puts it in the stream first).
+        if (held !== undefined && socket.readyState === WebSocket.OPEN && transport !== null) transport.write(held);
+      } else if (transport !== null && transport.writableCorked !== 0) transport.uncork();
     } catch (error) {
       // A stream that throws here is broken; it must neither crash the server nor keep the rest held.
-      transport.destroy(error as Error);
+      transport?.destroy(error as Error);
     }
   }
-  corked.length = 0;
+  turn.length = 0;
 }
 
-/** Holds this turn's frames of `transport` for one write at the end of the turn. */
-function hold(transport: Transport, low: number): void {
-  if (transport.writableCorked === 0) {
-    transport.cork();
-    if (corked.push(transport) === 1) setImmediate(uncorkAll);
-  } else if (transport.writableLength > low) {
+function joinTurn(socket: WritableSocket, held: Buffer): void {
+  socket.heldFrame = held;
+  if (turn.push(socket) === 1) setImmediate(endTurn);
+}
+
+/**
+ * Past the low watermark what a socket holds is written at once: batches that large gain nothing,
+ * and the watermarks would otherwise judge bytes the kernel would have taken.
+ */
+function settle(socket: WritableSocket, transport: Transport, low: number): void {
+  const held = socket.heldFrame;
+  if (held === undefined) return;
+  if (held !== IN_STREAM) {
+    if (held.length <= low) return;
+    socket.heldFrame = IN_STREAM;
+    transport.write(held);
+  } else if (transport.writableCorked !== 0 && transport.writableLength > low) {
     transport.uncork();
     transport.cork();
   }
+}
+
+/** From here to the end of the turn the socket's frames go into its corked stream, after the frame it holds. */
+function corkTurn(socket: WritableSocket, transport: Transport): void {
+  const held = socket.heldFrame;
+  if (held === undefined) joinTurn(socket, IN_STREAM);
+  else socket.heldFrame = IN_STREAM;
+  if (transport.writableCorked === 0) transport.cork();
+  if (held !== undefined && held !== IN_STREAM) transport.write(held);
+}
+
+/** A frame on the fast path: held if it is the turn's first (or the first since the socket's bytes were written), else into the stream. */
+function holdFrame(socket: WritableSocket, transport: Transport, frame: Buffer): void {
+  const held = socket.heldFrame;
+  if (held === undefined) return joinTurn(socket, frame);
+  if (held === IN_STREAM && transport.writableCorked === 0) {
+    socket.heldFrame = frame;
+    return;
+  }
+  corkTurn(socket, transport);
+  transport.write(frame);
+}
+
+/** A socket about to write past the write path (its close frame): what it holds goes into its stream first. */
+export function releaseHeldFrame(socket: WritableSocket): void {
+  const transport = (socket as unknown as WsInternals)._socket;
+  const held = socket.heldFrame;
+  if (held !== undefined && held !== IN_STREAM && transport !== null) corkTurn(socket, transport);
 }
 
 const wsSend = WebSocket.prototype.send as (this: WebSocket, data: unknown, ...rest: unknown[]) => void;
@@ -96,12 +147,13 @@ export function negotiatedDeflate(socket: WebSocket): boolean {
 }
 
 /**
- * Bytes written to the socket that have not left the process: the TCP socket's buffer plus what
- * `ws`'s Sender holds. The sum `ws`'s `bufferedAmount` reports, without its getter's detours.
+ * Bytes written to the socket that have not left the process: the frame it holds for this turn,
+ * the TCP socket's buffer and what `ws`'s Sender holds (`RoomSocket`'s `bufferedAmount`).
  */
-function unsentBytes(socket: WebSocket): number {
+export function unsentBytes(socket: WritableSocket): number {
   const { _socket: transport, _sender: sender } = socket as unknown as WsInternals;
-  return transport === null || sender === null ? 0 : transport.writableLength + sender._bufferedBytes;
+  const held = socket.heldFrame === undefined ? 0 : socket.heldFrame.length;
+  return transport === null || sender === null ? held : held + transport.writableLength + sender._bufferedBytes;
 }
 
 /**
@@ -130,7 +182,10 @@ function mayWrite(socket: WritableSocket): boolean {
 function underHighWatermark(socket: WritableSocket): boolean {
   const settings = socket.settings;
   const transport = (socket as unknown as WsInternals)._socket;
-  if (settings.coalesceWrites && transport !== null) hold(transport, settings.writeLimits.low);
+  if (settings.coalesceWrites && transport !== null) {
+    settle(socket, transport, settings.writeLimits.low);
+    corkTurn(socket, transport);
+  }
   if (unsentBytes(socket) <= settings.writeLimits.high) return true;
   shedSlowConsumer(socket);
   return false;
@@ -153,8 +208,9 @@ export function writeEvent(socket: WritableSocket, encoded: EncodedEvent, flags:
   }
   const settings = socket.settings;
   const limits = settings.writeLimits;
-  if (settings.coalesceWrites) hold(transport, limits.low);
-  const unsent = transport.writableLength + sender._bufferedBytes;
+  if (settings.coalesceWrites) settle(socket, transport, limits.low);
+  const held = socket.heldFrame;
+  const unsent = (held === undefined ? 0 : held.length) + transport.writableLength + sender._bufferedBytes;
   if (unsent > limits.high) {
     shedSlowConsumer(socket);
     return false;
@@ -165,10 +221,13 @@ export function writeEvent(socket: WritableSocket, encoded: EncodedEvent, flags:
     return false;
   }
   if (busy || (socket.deflate && flags.compress)) {
+    if (settings.coalesceWrites) corkTurn(socket, transport);
     wsSend.call(socket, encoded.payload, { binary: false, compress: flags.compress });
-    return true;
+  } else if (settings.coalesceWrites) {
+    holdFrame(socket, transport, encoded.frame);
+  } else {
+    transport.write(encoded.frame);
   }
-  transport.write(encoded.frame);
   return true;
 }
 

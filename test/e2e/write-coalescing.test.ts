@@ -91,6 +91,34 @@ for (const coalesceWrites of [true, false]) {
       },
     );
 
+    it(
+      coalesceWrites
+        ? "holds a turn's lone frame out of the stream and writes it as it is, in one write, when the turn ends"
+        : 'writes a lone frame as it comes',
+      async () => {
+        const { client, socket } = await joined();
+        const counts = countWrites(socket);
+        app.rooms.to('feed').emit('alone', 'x');
+        const frameBytes = 2 + JSON.stringify({ event: 'alone', data: 'x' }).length;
+        // Held, it is unsent as `bufferedAmount` and the watermarks count it, but not in the stream.
+        if (coalesceWrites) assert.equal(socket.bufferedAmount, frameBytes);
+        assert.deepEqual(counts, coalesceWrites ? { write: 0, writev: 0 } : { write: 1, writev: 0 });
+        await nextTurn();
+        assert.deepEqual(counts, { write: 1, writev: 0 });
+        assert.equal(socket.bufferedAmount, 0);
+        assert.deepEqual(await client.next(), { event: 'alone', data: 'x' });
+        await client.close();
+      },
+    );
+
+    it('sends a sendEvent written just before a close, then the close frame', async () => {
+      const { client, socket } = await joined();
+      socket.sendEvent('bye', 'see you');
+      socket.close(4000, 'done');
+      assert.deepEqual(await client.next(), { event: 'bye', data: 'see you' });
+      assert.equal((await client.closed).code, 4000);
+    });
+
     it('sends what a socket closed mid-turn was written before its close frame, and drops what came after', async () => {
       const { client, socket } = await joined();
       const droppedBefore = app.rooms.metrics().dropped.not_open;

@@ -59,15 +59,18 @@ export interface WritableSocket extends WebSocket {
  * unsent (`unsentBytes`), so every watermark sees them; a socket closed or cut in the meantime
  * drops its held frame.
  */
-const turn: WritableSocket[] = [];
+/** The sockets of this turn, `turnLength` of them; the array keeps its size between turns rather than regrow every turn. */
+const turn: (WritableSocket | undefined)[] = [];
+let turnLength = 0;
 
 /** `heldFrame` of a socket in this turn that holds nothing itself: its frames are in its stream. */
 const IN_STREAM = Buffer.alloc(0);
 
 function endTurn(): void {
-  // Indexed: a socket that joins the turn while it ends (nothing writes here, but a stream might) is written too.
-  for (let i = 0; i < turn.length; i++) {
-    const socket = turn[i];
+  // Up to `turnLength` as it goes: a socket that joins the turn while it ends (nothing writes here, but a stream might) is written too.
+  for (let i = 0; i < turnLength; i++) {
+    const socket = turn[i]!;
+    turn[i] = undefined;
     const transport = (socket as unknown as WsInternals)._socket;
     const held = socket.heldFrame;
     socket.heldFrame = undefined;
@@ -81,12 +84,13 @@ function endTurn(): void {
       transport?.destroy(error as Error);
     }
   }
-  turn.length = 0;
+  turnLength = 0;
 }
 
 function joinTurn(socket: WritableSocket, held: Buffer): void {
   socket.heldFrame = held;
-  if (turn.push(socket) === 1) setImmediate(endTurn);
+  turn[turnLength++] = socket;
+  if (turnLength === 1) setImmediate(endTurn);
 }
 
 /**

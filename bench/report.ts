@@ -17,7 +17,7 @@ export interface Results {
   elapsedSeconds: number;
 }
 
-type Unit = 'us' | 'ns' | 'rate' | 'kib' | 'bytes' | 'pct';
+type Unit = 'us' | 'ns' | 'rate' | 'kib' | 'bytes' | 'pct' | 'count';
 
 interface Metric {
   key: string;
@@ -160,6 +160,12 @@ const CHAT_STORM: Metric[] = [
   { key: 'serverBusy', label: 'server on CPU (%)', unit: 'pct', better: 'higher', noRatio: true },
 ];
 
+const INSTRUCTIONS: Metric[] = [
+  { key: 'irPerDelivery', label: 'instructions per delivery', unit: 'count', better: 'lower' },
+  { key: 'd1MissesPerDelivery', label: 'first-level data-cache misses per delivery', unit: 'count', better: 'lower' },
+  { key: 'llMissesPerDelivery', label: 'last-level data-cache misses per delivery', unit: 'count', better: 'lower' },
+];
+
 const LOW_LOAD: Metric[] = [
   { key: 'latencyP50Us', label: 'latency p50, server to receiver (µs)', unit: 'us', better: 'lower' },
   { key: 'latencyP99Us', label: 'latency p99, server to receiver (µs)', unit: 'us', better: 'lower' },
@@ -177,6 +183,8 @@ function format(value: number, unit: Unit): string {
       return grouped(value, 0);
     case 'kib':
       return grouped(value / 1024, 2);
+    case 'count':
+      return grouped(value, value < 100 ? 2 : 0);
     case 'pct':
       return grouped(value * 100, 0);
     case 'rate':
@@ -701,7 +709,13 @@ export function render(results: Results): string {
       '   nestjs-rooms with a `@SubscribeMessage` handler calling `socket.to(room).emit`.',
       `12. **Low load** (\`--only=low-load\`): one room of ${n(sizes.lowLoadSockets)} sockets, ${sizes.lowLoadProbes} broadcasts`,
       `   ${sizes.lowLoadIntervalMs} ms apart; latency from the server’s clock before the broadcast to each receiver’s`,
-      '   on arrival (the monotonic clock the processes share), every delivery after the first tenth.',
+      '   on arrival (the monotonic clock the processes share), every delivery after the first tenth. Each',
+      `   broadcast comes ${sizes.lowLoadIntervalMs} ms after the previous one's writes were handed to the kernel (inline or at`,
+      '   the end of the turn), so every peer idles as long between broadcasts.',
+      `14. **The fan-out counted** (\`--only=instructions\`, not in the default set): each peer's server under`,
+      '   `valgrind --tool=callgrind --cache-sim=yes`, one room, every kernel write stubbed, a stretch of',
+      `   ${n(sizes.instructionDeliveries)} deliveries after as many to warm up: instructions and simulated data-cache misses per delivery,`,
+      '   the whole process counted. Counts do not swing with the machine as timings here do.',
     ].join('\n'),
   );
   out.push('');
@@ -770,6 +784,11 @@ export function render(results: Results): string {
   for (const size of table.sizes('low-load')) {
     const title = `## 12. Low load: one broadcast every ${sizes.lowLoadIntervalMs} ms to a room of ${n(size)}`;
     out.push('', title, '', figures(table, 'low-load', size, LOW_LOAD), '', ratios(table, 'low-load', size, LOW_LOAD));
+  }
+  for (const size of table.sizes('instructions')) {
+    const title = `## 14. The fan-out counted: ${n(size)} sockets, writes stubbed, under callgrind (\`--only=instructions\`)`;
+    out.push('', title, '', figures(table, 'instructions', size, INSTRUCTIONS), '');
+    out.push(ratios(table, 'instructions', size, INSTRUCTIONS));
   }
   const recovery = renderRecovery(rows, sizes);
   if (recovery !== '') out.push(recovery);

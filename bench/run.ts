@@ -16,6 +16,7 @@ import type { Row } from './scenarios/processes.js';
 import { metricsInstructions } from './scenarios/metrics-instructions.js';
 import { metricsPairs } from './scenarios/metrics.js';
 import { chat } from './scenarios/chat.js';
+import { instructions } from './scenarios/instructions.js';
 import { presence } from './scenarios/presence.js';
 import { redis } from './scenarios/redis.js';
 import { recoveryMemory, storm } from './scenarios/recovery.js';
@@ -25,7 +26,8 @@ import { FULL, QUICK, type Sizes } from './sizes.js';
 /**
  * `npm run bench` writes BENCHMARKS.md; `npm run bench -- --quick` runs tiny sizes once and
  * writes its report to the temp directory. Options:
- * `--only=fanout,registry,redis,presence,metrics,brokers,spread,chat,burst,chat-storm,low-load,storm,recovery-memory`,
+ * `--only=fanout,registry,redis,presence,metrics,brokers,spread,chat,burst,chat-storm,low-load,storm,recovery-memory`
+ * (and `instructions`, the stubbed fan-out under callgrind, only when named),
  * `--peers=a,b`, `--runs=N`, `--fanout=N,M` (fan-out room sizes), `--pairs=N` (of the metrics scenario), `--callgrind` (the metrics
  * scenario counted in instructions under valgrind instead of timed), `--out=FILE`, `--print` (the report on stdout too), `--profile`
  * (no report: CPU profiles of the stubbed fan-out, of nestjs-rooms and raw-frame or of the `--peers` named,
@@ -197,6 +199,10 @@ async function main(): Promise<void> {
     // Connection recovery (nestjs-rooms alone, recovery on): a reconnect storm, and what recovery holds.
     if (only.has('storm')) await measure(run, 'storm', () => storm(run, sizes), rows);
     if (only.has('recovery-memory')) await measure(run, 'recovery-memory', () => recoveryMemory(run, sizes), rows);
+    if (only.has('instructions')) {
+      for (const size of sizes.fanout)
+        await each(peers, `instructions ${size}`, (peer) => instructions(peer, size, run, sizes), run);
+    }
   }
   // Its own pairs of stretches in one process, not runs: the collector on vs off, both nestjs-rooms.
   const subject = PEERS.find((peer) => peer.name === SUBJECT)!;
@@ -231,7 +237,8 @@ async function main(): Promise<void> {
         ['burst', 'chat-storm', 'low-load'].filter((name) => only.has(name)).length *
           peers.filter((p) => p.coalescing === true).length +
         (only.has('storm') ? 1 : 0) +
-        (only.has('recovery-memory') ? 1 : 0)) +
+        (only.has('recovery-memory') ? 1 : 0) +
+        (only.has('instructions') ? peers.length * sizes.fanout.length : 0)) +
     (only.has('metrics') ? 2 * sizes.metricsPairs : 0);
   console.log(`bench${quick ? ' --quick' : ''}: ${rows.length}/${expected} peer runs measured, report in ${out}`);
   if (broken.length > 0 || rows.length !== expected) throw new Error('some figures are missing');

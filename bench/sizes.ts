@@ -39,6 +39,8 @@ export interface Sizes {
   metricsStubbedDeliveries: number;
   /** Deliveries of each stretch counted under callgrind (`--callgrind`). */
   metricsInstructionDeliveries: number;
+  /** Deliveries of the measured stretch of the fan-out counted under callgrind (`--only=instructions`), after as many to warm up. */
+  instructionDeliveries: number;
   /** Broker spread: servers on one broker, sockets in rooms of `spreadRoomSize` placed at random, broadcasts to each room. */
   spreadServers: number;
   spreadSockets: number;
@@ -101,6 +103,7 @@ export const FULL: Sizes = {
   metricsBurst: 60,
   metricsStubbedDeliveries: 10_000_000,
   metricsInstructionDeliveries: 2_500_000,
+  instructionDeliveries: 1_000_000,
   spreadServers: 8,
   spreadSockets: 10_000,
   spreadRoomSize: 10,
@@ -152,6 +155,7 @@ export const QUICK: Sizes = {
   metricsBurst: 20,
   metricsStubbedDeliveries: 5000,
   metricsInstructionDeliveries: 5000,
+  instructionDeliveries: 5000,
   spreadServers: 3,
   spreadSockets: 60,
   spreadRoomSize: 4,

@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { callgrindWrapper, dumpCounts, zeroCounts } from '../callgrind.js';
 import type { PeerInfo } from '../peers.js';
 import type { Sizes } from '../sizes.js';
 import { COLLECTOR_OFF, COLLECTOR_ON } from './metrics.js';
@@ -16,19 +16,6 @@ const SCRAPES = 100;
  * would leave a stretch of callgrind's length with none or one).
  */
 export const SCRAPE_EVERY_PASSES = 250;
-
-/** Zeroes callgrind's counters in process `pid`, or dumps them and returns the instructions since. */
-function callgrind(pid: number, dir: string, action: 'zero' | 'dump'): number {
-  execFileSync('callgrind_control', [action === 'zero' ? '-z' : '-d', String(pid)], { stdio: 'ignore' });
-  if (action === 'zero') return 0;
-  const dumps = readdirSync(dir)
-    .filter((name) => name.startsWith(`cg.${pid}.out.`))
-    .sort((a, b) => Number(a.split('.').pop()) - Number(b.split('.').pop()));
-  const text = readFileSync(join(dir, dumps.at(-1)!), 'utf8');
-  const totals = /^(?:totals|summary): (\d+)/m.exec(text);
-  if (totals === null) throw new Error(`no totals in ${dumps.at(-1)}`);
-  return Number(totals[1]);
-}
 
 /**
  * The metrics scenario counted in instructions rather than timed (`--callgrind`): the same server
@@ -46,15 +33,7 @@ export async function metricsInstructions(
   log: (message: string) => void = () => undefined,
 ): Promise<Row[]> {
   const dir = mkdtempSync(join(tmpdir(), 'nestjs-rooms-callgrind-'));
-  const wrapper = [
-    'valgrind',
-    '--tool=callgrind',
-    `--callgrind-out-file=${dir}/cg.%p.out`,
-    // V8 writes and rewrites its machine code.
-    '--smc-check=all-non-file',
-    '--dump-instr=no',
-    '--compress-strings=no',
-  ];
+  const wrapper = callgrindWrapper(dir);
   const env = { BENCH_HEARTBEAT_INTERVAL: String(3_600_000) };
   const [server, clients] = await Promise.all([startServer(peer, env, wrapper), startClients()]);
   const pid = server.child.pid;
@@ -77,9 +56,9 @@ export async function metricsInstructions(
     for (let pair = 0; pair < sizes.metricsPairs; pair++) {
       for (const on of pair % 2 === 0 ? [false, true] : [true, false]) {
         await collector(on);
-        callgrind(pid, dir, 'zero');
+        zeroCounts(pid);
         await stretch(on, passes);
-        const instructions = callgrind(pid, dir, 'dump');
+        const instructions = dumpCounts(pid, dir).Ir;
         rows.push({
           scenario: 'metrics',
           peer: on ? COLLECTOR_ON : COLLECTOR_OFF,
@@ -91,9 +70,9 @@ export async function metricsInstructions(
       }
       await collector(false);
     }
-    callgrind(pid, dir, 'zero');
+    zeroCounts(pid);
     await server.child.call('scrapeCost', { count: SCRAPES / 5, collect: false }, 3_600_000);
-    const scrape = callgrind(pid, dir, 'dump') / SCRAPES;
+    const scrape = dumpCounts(pid, dir).Ir / SCRAPES;
     for (const row of rows) if (row.peer === COLLECTOR_ON) row.metrics.irPerScrape = scrape;
     return rows;
   } finally {

@@ -18,7 +18,8 @@ export interface Row {
     | 'chat-storm'
     | 'low-load'
     | 'storm'
-    | 'recovery-memory';
+    | 'recovery-memory'
+    | 'instructions';
   peer: string;
   /** Sockets. */
   size: number;

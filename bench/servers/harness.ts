@@ -223,21 +223,19 @@ export async function runServer(peer: Peer, extra: Handlers = {}): Promise<void>
       },
       /** `count` broadcasts to `room`, `intervalMs` apart; the monotonic time of each emit. */
       /**
-       * `count` broadcasts at fixed times `intervalMs` apart, whatever each one's writes take: a
-       * sleep after each broadcast would space them by the interval plus the peer's own write time
-       * when it writes inline, and by the interval alone when it writes at the end of the turn.
+       * `count` broadcasts, each `intervalMs` after the previous one's writes were handed to the
+       * kernel: the server idles between them, whether it writes inline (during the broadcast) or at
+       * the end of the turn (the `setImmediate` that ends it runs before this loop's own). A plain
+       * sleep after each broadcast would give a peer that writes at the end of the turn less idle time.
        */
       async probe({ room, count, intervalMs }: { room: string; count: number; intervalMs: number }) {
         const sent: number[] = [];
-        const start = performance.now();
         for (let i = 0; i < count; i++) {
-          const wait = start + i * intervalMs - performance.now();
-          if (wait > 0) await sleep(wait);
           sent.push(nowNs());
           peer.broadcast(room, tick(++seq));
+          await yieldToLoop();
+          await sleep(intervalMs);
         }
-        // The last broadcast's writes are done before the answer goes (a peer may write at the end of the turn).
-        await yieldToLoop();
         return sent;
       },
       heapSnapshot: ({ path }: { path: string }) => writeHeapSnapshot(path),

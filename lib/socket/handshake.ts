@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 
 /** What the upgrade request said; the request itself is not kept. */
 export interface Handshake {
@@ -49,6 +50,18 @@ function share(value: string): string {
 const HeaderTable = function HeaderTable() {} as unknown as new () => IncomingHttpHeaders;
 HeaderTable.prototype = Object.prototype;
 
+/**
+ * The peer's address, without Node's cache of it: reading `remoteAddress` leaves the socket an
+ * object `{address, family, port}` with an address string of its own for the life of the
+ * connection (about 90 bytes), where the handshake keeps a shared string. Node looks it up again
+ * from the connection if anything asks later.
+ */
+function remoteAddressOf(socket: Socket): string {
+  const address = socket.remoteAddress ?? '';
+  (socket as { _peername?: unknown })._peername = undefined;
+  return address;
+}
+
 /** @internal */
 export function handshakeOf(request: IncomingMessage): Handshake {
   const headers = new HeaderTable();
@@ -59,7 +72,7 @@ export function handshakeOf(request: IncomingMessage): Handshake {
   }
   const url = request.url ?? '';
   return {
-    address: share(request.socket.remoteAddress ?? ''),
+    address: share(remoteAddressOf(request.socket)),
     url: url.includes('?') ? url : share(url),
     headers,
   };

@@ -12,7 +12,6 @@ export function markAlive(this: WebSocket, data: Buffer): void {
   const socket = this as RoomSocket;
   const expected = socket.pingPayload;
   if (expected === undefined || !expected.equals(data)) return;
-  socket.alive = true;
   socket.pingPayload = undefined;
 }
 
@@ -48,12 +47,12 @@ export class Heartbeat {
     for (const server of this.servers) {
       for (const socket of server.clients as Set<RoomSocket>) {
         if (socket.readyState !== WebSocket.OPEN) continue;
-        if (!socket.alive) {
+        // Still holding the last ping's payload: its pong never came.
+        if (socket.pingPayload !== undefined) {
           socket.closeReason ??= 'ping timeout';
           socket.terminate();
           continue;
         }
-        socket.alive = false;
         socket.pingPayload = payloads.subarray(offset, (offset += PING_PAYLOAD_BYTES));
         writePing(socket, socket.pingPayload);
       }

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 
 /** What the upgrade request said; the request itself is not kept. */
 export interface Handshake {
@@ -39,16 +40,39 @@ function share(value: string): string {
   return value;
 }
 
+/**
+ * The handshake's own copy of the headers, one per socket. Node's headers object is an object
+ * literal's: four fields in the object and the rest (an upgrade has at least five headers) in a
+ * property array of their own. An instance of this constructor, still an ordinary object (its
+ * prototype is `Object.prototype`), keeps in the object as many as the first requests had (up to
+ * ten), which every request with the same headers in the same order shares.
+ */
+const HeaderTable = function HeaderTable() {} as unknown as new () => IncomingHttpHeaders;
+HeaderTable.prototype = Object.prototype;
+
+/**
+ * The peer's address, without Node's cache of it: reading `remoteAddress` leaves the socket an
+ * object `{address, family, port}` with an address string of its own for the life of the
+ * connection (about 90 bytes), where the handshake keeps a shared string. Node looks it up again
+ * from the connection if anything asks later.
+ */
+function remoteAddressOf(socket: Socket): string {
+  const address = socket.remoteAddress ?? '';
+  (socket as { _peername?: unknown })._peername = undefined;
+  return address;
+}
+
 /** @internal */
 export function handshakeOf(request: IncomingMessage): Handshake {
-  const headers = request.headers;
-  for (const name in headers) {
-    const value = headers[name];
-    if (typeof value === 'string' && !PER_CONNECTION.has(name)) headers[name] = share(value);
+  const headers = new HeaderTable();
+  const received = request.headers;
+  for (const name in received) {
+    const value = received[name];
+    headers[name] = typeof value === 'string' && !PER_CONNECTION.has(name) ? share(value) : value;
   }
   const url = request.url ?? '';
   return {
-    address: share(request.socket.remoteAddress ?? ''),
+    address: share(remoteAddressOf(request.socket)),
     url: url.includes('?') ? url : share(url),
     headers,
   };

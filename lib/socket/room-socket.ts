@@ -49,10 +49,25 @@ export interface SocketHost {
   checkNames(rooms: readonly unknown[]): asserts rooms is readonly string[];
 }
 
+/** @internal a socket's bad frames in the current window; most sockets never send one, so most have none. */
+export interface BadFrameWindow {
+  /** Frames no handler could take since the window started. */
+  count: number;
+  /** When the window started (`performance.now()`). */
+  since: number;
+}
+
 /**
  * The client object gateway handlers get: a `ws` WebSocket that knows its rooms. `ws` builds it
  * (it is handed to `WebSocketServer` as its `WebSocket` class); the adapter attaches it to the
  * app's rooms before any handler sees it.
+ *
+ * Its fields are laid out for memory, one socket per client: V8 fixes the in-object fields of a
+ * class after its first few instances, and a field first set on a socket after that goes to a
+ * property array of its own (40 bytes). So every field most sockets come to have is set from the
+ * constructor, `undefined` if need be (the adapter's, set once the socket is accepted, are there
+ * from the first instances on); what few sockets need hangs off one field, made on first use; and
+ * no field holds a double, which V8 would box in a heap number per socket.
  */
 export class RoomSocket extends WebSocket implements RoomMember {
   /** 22 base64url characters, 128 random bits; also the name of the socket's private room. */
@@ -66,8 +81,11 @@ export class RoomSocket extends WebSocket implements RoomMember {
   recovered = false;
   /** @internal the token that recovers this socket's session once it drops (recovery on). */
   recoveryToken: string | undefined;
-  /** @internal the lowest offset its client may name when it comes back: where this connection started. */
-  recoveryFloor = 0;
+  /**
+   * @internal the lowest offset its client may name when it comes back: where this connection
+   * started. Set with `recoveryToken` (recovery on) and only read while that is set.
+   */
+  recoveryFloor!: number;
 
   /** @internal the registry's member -> rooms side, compact (registry/member-rooms.ts); read it through `rooms`. */
   roomSlot: RoomSlot = undefined;
@@ -81,14 +99,13 @@ export class RoomSocket extends WebSocket implements RoomMember {
   gone = false;
   /** @internal why the server closed it, when it did; once closed, why it went away. */
   closeReason: DisconnectReason | undefined;
-  /** @internal answered a ping since the last one was sent. */
-  alive = true;
-  /** @internal the payload of the last ping, which only its pong echoes. */
-  pingPayload: Buffer | undefined;
-  /** @internal frames no handler could take in the current window (adapter/bad-frame-budget.ts). */
-  badFrames = 0;
-  /** @internal when that window started (`performance.now()`). */
-  badFramesSince = -Infinity;
+  /**
+   * @internal the payload of the last ping, until its pong echoes it: `undefined` when the socket
+   * answered the last ping (adapter/heartbeat.ts).
+   */
+  pingPayload: Buffer | undefined = undefined;
+  /** @internal its bad frames of the current window, from its first bad frame on (adapter/bad-frame-budget.ts). */
+  badFrameWindow: BadFrameWindow | undefined = undefined;
   /** @internal negotiated permessage-deflate. */
   deflate = false;
   /** @internal this turn's first frame, held until the turn ends (socket/write-path.ts). */
@@ -104,9 +121,9 @@ export class RoomSocket extends WebSocket implements RoomMember {
   /** @internal frames whose handlers are still running. */
   pendingFrames = 0;
   /** @internal replies still streaming, cut when the socket closes. */
-  openReplies: Set<Subscription> | undefined;
+  openReplies: Set<Subscription> | undefined = undefined;
 
-  private ownData: Record<string, unknown> | undefined;
+  private ownData: Record<string, unknown> | undefined = undefined;
 
   /** The rooms it is in, its own `id` first; empty once it has disconnected. A live view. */
   get rooms(): ReadonlySet<string> {

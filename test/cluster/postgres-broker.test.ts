@@ -13,7 +13,7 @@ import { closeAll, TestClient } from '../support/client.js';
 import { closeCluster, startCluster } from '../support/cluster.js';
 import { brokerModule } from '../support/fault-helpers.js';
 import { PostgresProcess } from '../support/postgres-server.js';
-import { eventually, untilMeshed } from '../support/timing.js';
+import { eventually, untilBrokerStatus, untilMeshed } from '../support/timing.js';
 
 let postgres: PostgresProcess;
 let sql: pg.Client;
@@ -257,6 +257,8 @@ describe('options', () => {
 
   it('keeps apps with different channelPrefix apart on one database', async () => {
     const apps = [await startApp(brokerModule(broker('one'))), await startApp(brokerModule(broker('two')))];
+    // The listener connects after the app has started; a cluster request (`count`) needs it up.
+    for (const app of apps) if (app.rooms.metrics().brokerUp === 0) await untilBrokerStatus(app, true);
     const clients = await Promise.all(apps.map((app) => TestClient.connect(app.url('/chat'))));
     try {
       for (const client of clients) await client.request('join', { room: 'shared' });

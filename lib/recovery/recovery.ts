@@ -181,7 +181,7 @@ export class ConnectionRecovery implements FrameRecorder {
     socket.recoveryToken = undefined;
     this.live.delete(token);
     const rooms: string[] = [];
-    for (const room of socket.roomSet) if (room !== socket.id) rooms.push(room);
+    for (const room of socket.rooms) if (room !== socket.id) rooms.push(room);
     const floor = socket.recoveryFloor;
     const delivered = clean && this.shutdownSeq !== undefined ? Math.max(floor, this.shutdownSeq) : floor;
     this.wait({
@@ -266,7 +266,7 @@ export class ConnectionRecovery implements FrameRecorder {
       metrics.bytesSent += encoded.payload.length;
     };
     if (session.moved !== undefined) return this.replayMoved(socket, session, claim.offset, write);
-    const rooms = socket.roomSet;
+    const rooms = socket.rooms;
     this.frames.forEachAfter(Math.max(claim.offset, session.delivered), (frame) => {
       if (targets(frame.target, rooms)) write(frame.encoded);
     });
@@ -451,7 +451,7 @@ export class ConnectionRecovery implements FrameRecorder {
     write: (encoded: EncodedEvent) => void,
   ): void {
     const missed: { key: string | undefined; payload: Buffer }[] = [];
-    this.replayOf(session, from, socket.roomSet, (_seq, key, payload) => missed.push({ key, payload }));
+    this.replayOf(session, from, socket.rooms, (_seq, key, payload) => missed.push({ key, payload }));
     const own: Target = { r: [socket.id], x: [] };
     for (const { key, payload } of missed) write(this.record(own, payload, key));
     this.releaseBytes(session);

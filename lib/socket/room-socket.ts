@@ -130,11 +130,6 @@ export class RoomSocket extends WebSocket implements RoomMember {
     return new MemberRooms(this);
   }
 
-  /** @internal the same view as `rooms`, own id room included, for the library's own reads. */
-  get roomSet(): ReadonlySet<string> {
-    return new MemberRooms(this);
-  }
-
   /** Free per-socket data; travels with `fetchSockets()`. */
   get data(): Record<string, unknown> {
     return (this.ownData ??= {});

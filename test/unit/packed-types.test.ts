@@ -23,7 +23,6 @@ const ROOM_SOCKET_INTERNALS = [
   'gone',
   'pendingFrames',
   'server',
-  'roomSet',
   'roomSlot',
   'selectionMark',
   'closeReason',

@@ -2,6 +2,7 @@ import { HELD_FRAME_OVERHEAD } from '../lib/recovery/held-frames.js';
 import type { Row } from './scenarios/processes.js';
 import type { Sizes } from './sizes.js';
 import { summarize, type Summary } from './stats.js';
+import type { Target } from './target.js';
 
 /**
  * The connection-recovery part of BENCHMARKS.md (./report.ts renders the rest): fan-out with
@@ -10,17 +11,6 @@ import { summarize, type Summary } from './stats.js';
 
 const ON = 'nestjs-rooms-recovery';
 const OFF = 'nestjs-rooms';
-
-/** A goal of the Targets table (./report.ts), in its shape. */
-export interface RecoveryTarget {
-  what: string;
-  value: Summary;
-  /** What the bracket of `value` spans (the min–max of the runs when not given). */
-  spread?: string;
-  show: (v: number) => string;
-  ok: (v: number) => boolean;
-  goal: string;
-}
 
 function values(rows: Row[], scenario: Row['scenario'], key: string, peer = ON, size?: number): number[] {
   return rows
@@ -195,8 +185,8 @@ export function renderRecovery(rows: Row[], sizes: Sizes): string {
 }
 
 /** The recovery goals: fan-out on >= 0.95x off; in the storm every socket recovered, nothing lost or twice, the others served. */
-export function recoveryTargets(rows: Row[]): RecoveryTarget[] {
-  const list: RecoveryTarget[] = [];
+export function recoveryTargets(rows: Row[]): Target[] {
+  const list: Target[] = [];
   const size = Math.max(...fanoutSizes(rows));
   if (Number.isFinite(size)) {
     list.push({

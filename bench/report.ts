@@ -4,6 +4,7 @@ import { SUBJECT } from './peers.js';
 import { recoveryTargets, renderRecovery } from './recovery-report.js';
 import type { Row } from './scenarios/processes.js';
 import type { Sizes } from './sizes.js';
+import type { Target } from './target.js';
 import { SCRAPE_EVERY_PASSES } from './scenarios/metrics-instructions.js';
 import { COLLECTOR_ON } from './scenarios/metrics.js';
 import { quantile, summarize, type Summary } from './stats.js';
@@ -358,17 +359,6 @@ function ratiosTo(table: Table, scenario: Row['scenario'], size: number, all: Me
       ...metrics.map((metric) => ratioCell(table.ratio(scenario, base, size, metric.key, peer))),
     ]),
   );
-}
-
-interface Target {
-  what: string;
-  value: Summary;
-  /** What the bracket of `value` spans (the min–max of the runs when not given). */
-  spread?: string;
-  /** `x` for a ratio, a unit otherwise. */
-  show: (v: number) => string;
-  ok: (v: number) => boolean;
-  goal: string;
 }
 
 function targets(table: Table): Target[] {

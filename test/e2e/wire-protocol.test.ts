@@ -19,6 +19,20 @@ async function assertNothingBeforeMarker(client: TestClient, id?: string | numbe
   );
 }
 
+/**
+ * Asks the streaming handler for its eight replies, large and small interleaved with broadcasts and
+ * `sendEvent`s, and asserts they arrive in the order it made them; returns them.
+ */
+async function streamedInOrder(client: TestClient): Promise<Frame[]> {
+  client.send({ event: 'order-big' });
+  const got = await frames(client, 8);
+  assert.deepEqual(
+    got.map((frame) => frame.event),
+    ['r1', 'b1', 'b2', 's1', 'r2', 'b3', 's2', 'r3'],
+  );
+  return got;
+}
+
 // Every case runs with write coalescing on (the default) and off: the wire is the same either way.
 for (const coalesceWrites of [true, false]) {
   describe(`wire protocol (coalesceWrites: ${coalesceWrites})`, () => {
@@ -184,12 +198,7 @@ for (const coalesceWrites of [true, false]) {
     });
 
     it('keeps that order with large and small frames interleaved from a streaming handler', async () => {
-      client.send({ event: 'order-big' });
-      const got = await frames(client, 8);
-      assert.deepEqual(
-        got.map((frame) => frame.event),
-        ['r1', 'b1', 'b2', 's1', 'r2', 'b3', 's2', 'r3'],
-      );
+      const got = await streamedInOrder(client);
       assert.equal(got[0].data, BIG_TEXT);
       assert.equal(got[1].data, BIG_TEXT);
       assert.equal(got[7].data, BIG_TEXT);
@@ -234,12 +243,7 @@ for (const coalesceWrites of [true, false]) {
         { event: 'c' },
         { event: 'd', id: 1 },
       ]);
-      client.send({ event: 'order-big' });
-      const got = await frames(client, 8);
-      assert.deepEqual(
-        got.map((frame) => frame.event),
-        ['r1', 'b1', 'b2', 's1', 'r2', 'b3', 's2', 'r3'],
-      );
+      const got = await streamedInOrder(client);
       assert.equal(got[0].data, BIG_TEXT);
       assert.equal(got[3].data, BIG_TEXT);
       await assertNothingBeforeMarker(client);

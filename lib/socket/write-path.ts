@@ -156,8 +156,13 @@ export function negotiatedDeflate(socket: WebSocket): boolean {
  */
 export function unsentBytes(socket: WritableSocket): number {
   const { _socket: transport, _sender: sender } = socket as unknown as WsInternals;
-  const held = socket.heldFrame === undefined ? 0 : socket.heldFrame.length;
+  const held = heldBytes(socket);
   return transport === null || sender === null ? held : held + transport.writableLength + sender._bufferedBytes;
+}
+
+/** Bytes of the frame the socket holds for this turn, out of its stream. */
+function heldBytes(socket: WritableSocket): number {
+  return socket.heldFrame === undefined ? 0 : socket.heldFrame.length;
 }
 
 /**
@@ -213,8 +218,7 @@ export function writeEvent(socket: WritableSocket, encoded: EncodedEvent, flags:
   const settings = socket.settings;
   const limits = settings.writeLimits;
   if (settings.coalesceWrites) settle(socket, transport, limits.low);
-  const held = socket.heldFrame;
-  const unsent = (held === undefined ? 0 : held.length) + transport.writableLength + sender._bufferedBytes;
+  const unsent = heldBytes(socket) + transport.writableLength + sender._bufferedBytes;
   if (unsent > limits.high) {
     shedSlowConsumer(socket);
     return false;

@@ -43,28 +43,41 @@ export interface WritableSocket extends WebSocket {
   readonly deflate: boolean;
   /** @internal */
   closeReason: DisconnectReason | undefined;
-  /** @internal this turn's first frame, held out of the stream until the turn ends (write coalescing). */
+  /** @internal this turn's first frame, held out of the stream until the turn ends, or the socket's coalescing state (write coalescing). */
   heldFrame: Buffer | undefined;
 }
 
 /*
- * Write coalescing (`coalesceWrites`, on by default). The first frame the write path gives a
- * socket in a turn of the event loop is held on the socket itself (`heldFrame`), out of its stream:
- * nothing is buffered or corked for a socket that gets one frame, the common case. A second frame
- * of the turn, or anything written past the fast path (`ws.send` for replies, deflated or queued
- * messages, pings, a close frame), corks the TCP socket, writes the held frame into it first and
- * joins it there, in order. One `setImmediate` for all sockets ends the turn after the poll phase,
- * before the loop next waits: a lone held frame is written as it is, in one `write`, and a corked
- * socket is uncorked, so Node hands its frames to the kernel in one `writev`. Held bytes count as
- * unsent (`unsentBytes`), so every watermark sees them; a socket closed or cut in the meantime
- * drops its held frame.
+ * Write coalescing (`coalesceWrites`, on by default). What the write path gives one socket within
+ * one turn of the event loop leaves in one write, with no timer and no wait where nothing merges:
+ *
+ * - A socket whose last turn brought it one frame (or none) is written its next frame at once, as
+ *   without coalescing: a broadcast at low load reaches its first receivers while it still visits
+ *   the rest of the room. A second frame in the same turn corks the stream and joins it there.
+ * - A socket whose last turn brought it several frames is expected to get several again (a chat
+ *   room in full flow, a job that emits in bursts), so its first frame of a turn is held on the
+ *   socket itself (`heldFrame`), out of its stream, and a second one corks the stream with it.
+ *
+ * Anything written past the fast path (`ws.send` for replies, deflated or queued messages, pings, a
+ * close frame) takes the same turn: the held frame goes into the stream first. One `setImmediate`
+ * for all sockets ends the turn after the poll phase, before the loop next waits: a lone held frame
+ * is written as it is, in one `write`, and a corked socket is uncorked, so Node hands its frames to
+ * the kernel in one `writev`. Held bytes count as unsent (`unsentBytes`), so every watermark sees
+ * them; a socket closed or cut in the meantime drops its held frame.
+ *
+ * `heldFrame` carries the whole state, so a socket pays one field for it: a frame (held), or one of
+ * the empty sentinels below, or `undefined` (not in this turn; its last turn brought one frame).
  */
 /** The sockets of this turn, `turnLength` of them; the array keeps its size between turns rather than regrow every turn. */
 const turn: (WritableSocket | undefined)[] = [];
 let turnLength = 0;
 
-/** `heldFrame` of a socket in this turn that holds nothing itself: its frames are in its stream. */
+/** In this turn, one write went straight to the stream, uncorked. */
+const WRITTEN = Buffer.alloc(0);
+/** In this turn, more than one write: they are in the stream (corked, unless past the low watermark). */
 const IN_STREAM = Buffer.alloc(0);
+/** Not in this turn; the last turn it was in brought it several writes, so its next first frame is held. */
+const HOLD_NEXT = Buffer.alloc(0);
 
 function endTurn(): void {
   // Up to `turnLength` as it goes: a socket that joins the turn while it ends (nothing writes here, but a stream might) is written too.
@@ -72,13 +85,15 @@ function endTurn(): void {
     const socket = turn[i]!;
     turn[i] = undefined;
     const transport = (socket as unknown as WsInternals)._socket;
-    const held = socket.heldFrame;
-    socket.heldFrame = undefined;
+    const held = socket.heldFrame!;
+    socket.heldFrame = held === IN_STREAM ? HOLD_NEXT : undefined;
     try {
-      if (held !== IN_STREAM) {
+      if (held === IN_STREAM) {
+        if (transport !== null && transport.writableCorked !== 0) transport.uncork();
+      } else if (held.length !== 0) {
         // Closed or cut since: the frame goes with the connection (`close()` puts it in the stream first).
-        if (held !== undefined && socket.readyState === WebSocket.OPEN && transport !== null) transport.write(held);
-      } else if (transport !== null && transport.writableCorked !== 0) transport.uncork();
+        if (socket.readyState === WebSocket.OPEN && transport !== null) transport.write(held);
+      }
     } catch (error) {
       // A stream that throws here is broken; it must neither crash the server nor keep the rest held.
       transport?.destroy(error as Error);
@@ -87,10 +102,15 @@ function endTurn(): void {
   turnLength = 0;
 }
 
-function joinTurn(socket: WritableSocket, held: Buffer): void {
-  socket.heldFrame = held;
+function joinTurn(socket: WritableSocket, state: Buffer): void {
+  socket.heldFrame = state;
   turn[turnLength++] = socket;
   if (turnLength === 1) setImmediate(endTurn);
+}
+
+/** Whether the socket holds a frame of this turn out of its stream (the sentinels are empty, frames never are). */
+function holdsFrame(held: Buffer | undefined): held is Buffer {
+  return held !== undefined && held.length !== 0;
 }
 
 /**
@@ -99,43 +119,39 @@ function joinTurn(socket: WritableSocket, held: Buffer): void {
  */
 function settle(socket: WritableSocket, transport: Transport, low: number): void {
   const held = socket.heldFrame;
-  if (held === undefined) return;
-  if (held !== IN_STREAM) {
+  if (holdsFrame(held)) {
     if (held.length <= low) return;
     socket.heldFrame = IN_STREAM;
     transport.write(held);
-  } else if (transport.writableCorked !== 0 && transport.writableLength > low) {
+  } else if (held === IN_STREAM && transport.writableCorked !== 0 && transport.writableLength > low) {
     transport.uncork();
     transport.cork();
   }
 }
 
-/** From here to the end of the turn the socket's frames go into its corked stream, after the frame it holds. */
-function corkTurn(socket: WritableSocket, transport: Transport): void {
+/**
+ * A write about to go into the socket's stream: the turn's first goes straight out; any later one
+ * goes into the corked stream, after the frame the socket holds.
+ */
+function joinStream(socket: WritableSocket, transport: Transport): void {
   const held = socket.heldFrame;
-  if (held === undefined) joinTurn(socket, IN_STREAM);
-  else socket.heldFrame = IN_STREAM;
+  if (held === undefined || held === HOLD_NEXT) return joinTurn(socket, WRITTEN);
+  socket.heldFrame = IN_STREAM;
   if (transport.writableCorked === 0) transport.cork();
-  if (held !== undefined && held !== IN_STREAM) transport.write(held);
+  if (held.length !== 0) transport.write(held);
 }
 
-/** A frame on the fast path: held if it is the turn's first (or the first since the socket's bytes were written), else into the stream. */
-function holdFrame(socket: WritableSocket, transport: Transport, frame: Buffer): void {
-  const held = socket.heldFrame;
-  if (held === undefined) return joinTurn(socket, frame);
-  if (held === IN_STREAM && transport.writableCorked === 0) {
-    socket.heldFrame = frame;
-    return;
-  }
-  corkTurn(socket, transport);
+/** A frame on the fast path: held if the socket's last turn merged, else straight out if it is the turn's first, else into the corked stream. */
+function writeFrame(socket: WritableSocket, transport: Transport, frame: Buffer): void {
+  if (socket.heldFrame === HOLD_NEXT) return joinTurn(socket, frame);
+  joinStream(socket, transport);
   transport.write(frame);
 }
 
 /** A socket about to write past the write path (its close frame): what it holds goes into its stream first. */
 export function releaseHeldFrame(socket: WritableSocket): void {
   const transport = (socket as unknown as WsInternals)._socket;
-  const held = socket.heldFrame;
-  if (held !== undefined && held !== IN_STREAM && transport !== null) corkTurn(socket, transport);
+  if (holdsFrame(socket.heldFrame) && transport !== null) joinStream(socket, transport);
 }
 
 const wsSend = WebSocket.prototype.send as (this: WebSocket, data: unknown, ...rest: unknown[]) => void;
@@ -162,6 +178,7 @@ export function unsentBytes(socket: WritableSocket): number {
 
 /** Bytes of the frame the socket holds for this turn, out of its stream. */
 function heldBytes(socket: WritableSocket): number {
+  // The sentinels are empty: nothing held.
   return socket.heldFrame === undefined ? 0 : socket.heldFrame.length;
 }
 
@@ -193,7 +210,7 @@ function underHighWatermark(socket: WritableSocket): boolean {
   const transport = (socket as unknown as WsInternals)._socket;
   if (settings.coalesceWrites && transport !== null) {
     settle(socket, transport, settings.writeLimits.low);
-    corkTurn(socket, transport);
+    joinStream(socket, transport);
   }
   if (unsentBytes(socket) <= settings.writeLimits.high) return true;
   shedSlowConsumer(socket);
@@ -229,10 +246,10 @@ export function writeEvent(socket: WritableSocket, encoded: EncodedEvent, flags:
     return false;
   }
   if (busy || (socket.deflate && flags.compress)) {
-    if (settings.coalesceWrites) corkTurn(socket, transport);
+    if (settings.coalesceWrites) joinStream(socket, transport);
     wsSend.call(socket, encoded.payload, { binary: false, compress: flags.compress });
   } else if (settings.coalesceWrites) {
-    holdFrame(socket, transport, encoded.frame);
+    writeFrame(socket, transport, encoded.frame);
   } else {
     transport.write(encoded.frame);
   }

@@ -10,8 +10,9 @@ import { TestClient, type Frame } from '../support/client.js';
 import { nextTurn } from '../support/timing.js';
 
 /*
- * Write coalescing: what one socket is written within one turn of the event loop leaves in one
- * write at the end of the turn. The writes are counted on the server's TCP socket itself (its
+ * Write coalescing: what one socket is written within one turn of the event loop leaves in at most
+ * two writes: its first frame at once, the rest in one write at the end of the turn; in one, at the
+ * end of the turn, once a turn has brought it several frames. The writes are counted on the server's TCP socket itself (its
  * `_write` and `_writev`, called through), which is where Node hands bytes to the kernel.
  */
 
@@ -72,12 +73,41 @@ for (const coalesceWrites of [true, false]) {
       return { client, socket: app.socket(client.id) };
     }
 
+    /** A turn that brings the socket two frames, read: its next turn holds its first frame (when coalescing). */
+    async function merge(client: TestClient, socket: RoomSocket): Promise<void> {
+      app.rooms.to(socket.id).emit('merge', 1);
+      app.rooms.to(socket.id).emit('merge', 2);
+      assert.deepEqual(await frames(client, 2), [
+        { event: 'merge', data: 1 },
+        { event: 'merge', data: 2 },
+      ]);
+    }
+
     it(
       coalesceWrites
-        ? 'holds the frames of a turn and writes them in one writev when the turn ends, in order'
+        ? "writes a turn's first frame at once and the rest in one writev when the turn ends, in order"
         : 'writes each frame of a turn as it comes, in order',
       async () => {
         const { client, socket } = await joined();
+        const counts = countWrites(socket);
+        fiveWays(app, socket);
+        if (coalesceWrites) assert.deepEqual(counts, { write: 1, writev: 0 }, 'the first frame left at once');
+        await nextTurn();
+        if (coalesceWrites) assert.deepEqual(counts, { write: 1, writev: 1 });
+        else assert.equal(counts.write + counts.writev, 5);
+        assert.equal(socket.bufferedAmount, 0);
+        assert.deepEqual(await frames(client, 5), FIVE);
+        await client.close();
+      },
+    );
+
+    it(
+      coalesceWrites
+        ? 'after a turn that merged, holds the first frame too and writes the whole turn in one writev, in order'
+        : 'after a turn of several frames, still writes each frame as it comes, in order',
+      async () => {
+        const { client, socket } = await joined();
+        await merge(client, socket);
         const counts = countWrites(socket);
         fiveWays(app, socket);
         // Held, they are unsent bytes as the watermarks count them; written, the kernel took them.
@@ -93,10 +123,11 @@ for (const coalesceWrites of [true, false]) {
 
     it(
       coalesceWrites
-        ? "holds a turn's lone frame out of the stream and writes it as it is, in one write, when the turn ends"
+        ? 'after a turn that merged, holds a lone frame out of the stream and writes it as it is, in one write, when the turn ends; the turn after that writes at once again'
         : 'writes a lone frame as it comes',
       async () => {
         const { client, socket } = await joined();
+        await merge(client, socket);
         const counts = countWrites(socket);
         app.rooms.to('feed').emit('alone', 'x');
         const frameBytes = 2 + JSON.stringify({ event: 'alone', data: 'x' }).length;
@@ -107,6 +138,10 @@ for (const coalesceWrites of [true, false]) {
         assert.deepEqual(counts, { write: 1, writev: 0 });
         assert.equal(socket.bufferedAmount, 0);
         assert.deepEqual(await client.next(), { event: 'alone', data: 'x' });
+        // Its last turn brought it one frame: the next leaves as it is written.
+        app.rooms.to('feed').emit('alone', 'y');
+        assert.deepEqual(counts, { write: 2, writev: 0 });
+        assert.deepEqual(await client.next(), { event: 'alone', data: 'y' });
         await client.close();
       },
     );
@@ -133,6 +168,7 @@ for (const coalesceWrites of [true, false]) {
 
     it('serves other sockets on when one is cut mid-turn', async () => {
       const [{ client: cut, socket }, { client: other }] = await Promise.all([joined(), joined()]);
+      await merge(cut, socket);
       app.rooms.to('feed').emit('held');
       socket.disconnect(true);
       app.rooms.to('feed').emit('next');

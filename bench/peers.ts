@@ -23,7 +23,7 @@ export const PEERS: readonly PeerInfo[] = [
     name: 'raw-frame',
     script: 'raw-frame',
     protocol: 'ws',
-    reply: false,
+    reply: true,
     rooms: false,
     redis: false,
     coalescing: true,

@@ -101,7 +101,7 @@ async function profile(): Promise<void> {
   for (const peer of peers.filter((p) => part('heap') && (p.name === SUBJECT || p.name === 'raw-send-joined'))) {
     const [before, after] = ['before', 'after'].map((when) => join(dir, `${peer.name}.${when}.heapsnapshot`));
     const sockets = 2000;
-    await heapSnapshots(peer, sockets, before, after);
+    await heapSnapshots(peer, sockets, sizes, before, after);
     const groups = heapPerSocket(before, after, sockets);
     const total = groups.reduce((sum, group) => sum + group.bytes, 0);
     console.log(`\n${peer.name}: heap added per socket (${sockets} sockets): ${total.toFixed(0)} bytes`);

@@ -2,9 +2,10 @@ import type { Child } from '../ipc.js';
 import type { PeerInfo } from '../peers.js';
 import type { Sizes } from '../sizes.js';
 import { median } from '../stats.js';
-import { connect, startClients, startServer, type Row } from './processes.js';
+import { connect, startClients, startServer, type Row, type Server } from './processes.js';
 
 const ROOM = { prefix: 'bench' };
+const WARM_ROOM = 'warm-up';
 
 interface Memory {
   heapUsed: number;
@@ -12,13 +13,15 @@ interface Memory {
 }
 
 /**
- * One room of `n` sockets: idle memory per socket, dispatch time of one broadcast, end-to-end
+ * One room of `n` sockets: idle memory per socket (what `n` more sockets add to a server that has
+ * already served a few, `warmUp`), dispatch time of one broadcast, end-to-end
  * deliveries per second over back-to-back broadcasts with the server's CPU per delivery, and
  * last (it breaks the connections) the library's CPU per socket with every kernel write stubbed.
  */
 export async function fanout(peer: PeerInfo, n: number, run: number, sizes: Sizes, profile?: string): Promise<Row> {
   const [server, clients] = await Promise.all([startServer(peer), startClients()]);
   try {
+    await warmUp(clients, server, peer, sizes);
     const before = await server.child.call<Memory>('memory');
     await connect(clients, peer, { url: server.url, count: n, joins: 'bench' });
     await server.members('bench', n);
@@ -66,14 +69,31 @@ export async function fanout(peer: PeerInfo, n: number, run: number, sizes: Size
   }
 }
 
-/** Heap snapshots of a peer's server before and with `n` sockets connected and joined (for `--profile`). */
-export async function heapSnapshots(peer: PeerInfo, n: number, before: string, after: string): Promise<void> {
+/**
+ * `warmSockets` connected and joined to a room of their own, which stay: what the server builds
+ * once, at its first connections (the connection path's compiled code, its type feedback, the
+ * first entries of its tables), is in place before memory is read, and not counted per socket.
+ */
+async function warmUp(clients: Child, server: Server, peer: PeerInfo, sizes: Sizes): Promise<void> {
+  await connect(clients, peer, { url: server.url, count: sizes.warmSockets, joins: WARM_ROOM });
+  await server.members(WARM_ROOM, sizes.warmSockets);
+}
+
+/** Heap snapshots of a peer's server before and with `n` sockets connected and joined, after the warm-up (for `--profile`). */
+export async function heapSnapshots(
+  peer: PeerInfo,
+  n: number,
+  sizes: Sizes,
+  before: string,
+  after: string,
+): Promise<void> {
   const server = await startServer(peer);
   let clients: Child | undefined;
   try {
+    clients = await startClients();
+    await warmUp(clients, server, peer, sizes);
     await server.child.call('memory');
     await server.child.call('heapSnapshot', { path: before });
-    clients = await startClients();
     await connect(clients, peer, { url: server.url, count: n, joins: 'bench' });
     await server.members('bench', n);
     await server.child.call('memory');

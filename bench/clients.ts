@@ -136,8 +136,10 @@ serve({
     await Promise.all(Array.from({ length: Math.min(200, args.count) }, worker));
     return sockets.length;
   },
+  /** Counts deliveries, and records arrivals, from zero. */
   reset() {
     received = 0;
+    for (const recording of recordings) recording.length = 0;
   },
   /** Resolves when `total` deliveries have arrived since the last reset: the monotonic time of the last one. */
   expect({ total }: { total: number }) {

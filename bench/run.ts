@@ -189,7 +189,13 @@ async function main(): Promise<void> {
     const coalescing = peers.filter((p) => p.coalescing === true);
     if (only.has('burst')) await each(coalescing, 'burst', (peer) => burst(peer, run, sizes), run);
     if (only.has('chat-storm')) await each(coalescing, 'chat storm', (peer) => chatStorm(peer, run, sizes), run);
-    if (only.has('low-load')) await each(coalescing, 'low load', (peer) => lowLoad(peer, run, sizes), run);
+    if (only.has('low-load')) {
+      // Side by side: every peer up at once, taking turns (./scenarios/coalescing.ts).
+      for (const row of await lowLoad(rotated(coalescing, run), run, sizes)) {
+        rows.push(row);
+        log(`run ${run + 1}/${sizes.runs} low load ${row.peer}: ${brief(row)}`);
+      }
+    }
     // nestjs-rooms alone: the peers have no presence to compare with.
     if (only.has('presence') && hasRedis) await measure(run, 'presence', () => presence(run, sizes), rows);
     if (only.has('brokers')) await each(brokers, 'brokers', (broker) => brokerPair(broker.name, run, sizes), run);

@@ -70,6 +70,8 @@ export interface Sizes {
   lowLoadSockets: number;
   lowLoadProbes: number;
   lowLoadIntervalMs: number;
+  /** Probes a peer gets in a row before the next peer's turn (the low-load peers take turns, all up at once). */
+  lowLoadBlock: number;
   /** Recovery storm: sockets that drop at once and reconnect, and sockets that stay, over `stormRooms` rooms. */
   stormSockets: number;
   stormSteady: number;
@@ -129,6 +131,7 @@ export const FULL: Sizes = {
   lowLoadSockets: 1000,
   lowLoadProbes: 200,
   lowLoadIntervalMs: 10,
+  lowLoadBlock: 20,
   stormSockets: 5000,
   stormSteady: 500,
   stormRooms: 10,
@@ -182,6 +185,7 @@ export const QUICK: Sizes = {
   lowLoadSockets: 20,
   lowLoadProbes: 20,
   lowLoadIntervalMs: 10,
+  lowLoadBlock: 10,
   stormSockets: 50,
   stormSteady: 10,
   stormRooms: 5,

@@ -92,28 +92,47 @@ export async function chatStorm(peer: PeerInfo, run: number, sizes: Sizes): Prom
   }
 }
 
-/** One broadcast every `lowLoadIntervalMs` to one room: latency from the server's clock to each receiver's. */
-export async function lowLoad(peer: PeerInfo, run: number, sizes: Sizes): Promise<Row> {
+/**
+ * One broadcast every `lowLoadIntervalMs` to one room: latency from the server's clock to each
+ * receiver's. Every peer's server and clients are up at once and the peers take turns, a block of
+ * `lowLoadBlock` probes each, in an order that rotates block by block: what else the machine does
+ * in a stretch of the run lands on every peer alike, so their ratios are taken side by side. Within
+ * a block a server broadcasts every `lowLoadIntervalMs` as it would on its own; the first probes of
+ * each block (the server was idle, its caches cold) and the first round of blocks warm up.
+ */
+export async function lowLoad(peers: PeerInfo[], run: number, sizes: Sizes): Promise<Row[]> {
   const n = sizes.lowLoadSockets;
-  const [server, clients] = await Promise.all([startServer(peer), startClients()]);
+  const started = await Promise.all(
+    peers.map(async (peer) => {
+      const [server, clients] = await Promise.all([startServer(peer), startClients()]);
+      return { peer, server, clients, latencies: [] as number[] };
+    }),
+  );
   try {
-    await connect(clients, peer, { url: server.url, count: n, joins: 'bench', record: true });
-    await server.members('bench', n);
-    await clients.call('reset');
-    const sent = await server.child.call<number[]>('probe', {
-      room: 'bench',
-      count: sizes.lowLoadProbes,
-      intervalMs: sizes.lowLoadIntervalMs,
-    });
-    await clients.call('expect', { total: n * sizes.lowLoadProbes });
-    const recorded = await clients.call<number[][]>('recorded');
-    const latencies: number[] = [];
-    // The first tenth warms up.
-    const skip = Math.floor(sent.length / 10);
-    for (const arrivals of recorded) {
-      for (let i = skip; i < sent.length; i++) latencies.push((arrivals[i] - sent[i]) / 1000);
+    for (const { peer, server, clients } of started) {
+      await connect(clients, peer, { url: server.url, count: n, joins: 'bench', record: true });
+      await server.members('bench', n);
     }
-    return {
+    const block = Math.min(sizes.lowLoadBlock, sizes.lowLoadProbes);
+    const blocks = Math.ceil(sizes.lowLoadProbes / block) + 1;
+    const skip = Math.min(2, block - 1);
+    for (let b = 0; b < blocks; b++) {
+      const k = b % started.length;
+      for (const { server, clients, latencies } of [...started.slice(k), ...started.slice(0, k)]) {
+        await clients.call('reset');
+        const sent = await server.child.call<number[]>('probe', {
+          room: 'bench',
+          count: block,
+          intervalMs: sizes.lowLoadIntervalMs,
+        });
+        await clients.call('expect', { total: n * block });
+        if (b === 0) continue;
+        for (const arrivals of await clients.call<number[][]>('recorded')) {
+          for (let i = skip; i < sent.length; i++) latencies.push((arrivals[i] - sent[i]) / 1000);
+        }
+      }
+    }
+    return started.map(({ peer, latencies }) => ({
       scenario: 'low-load',
       peer: peer.name,
       size: n,
@@ -122,8 +141,8 @@ export async function lowLoad(peer: PeerInfo, run: number, sizes: Sizes): Promis
         latencyP50Us: quantile(latencies, 0.5),
         latencyP99Us: quantile(latencies, 0.99),
       },
-    };
+    }));
   } finally {
-    await Promise.all([server.child.stop(), clients.stop()]);
+    await Promise.all(started.flatMap(({ server, clients }) => [server.child.stop(), clients.stop()]));
   }
 }

@@ -129,7 +129,7 @@ export const FULL: Sizes = {
   chatMessages: 20_000,
   chatWindow: 400,
   lowLoadSockets: 1000,
-  lowLoadProbes: 200,
+  lowLoadProbes: 400,
   lowLoadIntervalMs: 10,
   lowLoadBlock: 20,
   stormSockets: 5000,

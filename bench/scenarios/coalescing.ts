@@ -92,11 +92,25 @@ export async function chatStorm(peer: PeerInfo, run: number, sizes: Sizes): Prom
   }
 }
 
+/** `list` in an order fixed by `seed` (a Fisher-Yates shuffle driven by a small LCG): the same run, the same order. */
+function shuffled<T>(list: readonly T[], seed: number): T[] {
+  const out = [...list];
+  let state = (seed * 2654435761 + 1) >>> 0;
+  for (let i = out.length - 1; i > 0; i--) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    const j = state % (i + 1);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
 /**
  * One broadcast every `lowLoadIntervalMs` to one room: latency from the server's clock to each
  * receiver's. Every peer's server and clients are up at once and the peers take turns, a block of
- * `lowLoadBlock` probes each, in an order that rotates block by block: what else the machine does
- * in a stretch of the run lands on every peer alike, so their ratios are taken side by side. Within
+ * `lowLoadBlock` probes each, in an order shuffled afresh for every round (a fixed rotation would
+ * always put the same peer after the same other one, and a peer's turn can feel what the one before
+ * it left behind): what else the machine does in a stretch of the run lands on every peer alike, so
+ * their ratios are taken side by side. Within
  * a block a server broadcasts every `lowLoadIntervalMs` as it would on its own; the first probes of
  * each block (the server was idle, its caches cold) and the first round of blocks warm up.
  */
@@ -117,8 +131,7 @@ export async function lowLoad(peers: PeerInfo[], run: number, sizes: Sizes): Pro
     const blocks = Math.ceil(sizes.lowLoadProbes / block) + 1;
     const skip = Math.min(2, block - 1);
     for (let b = 0; b < blocks; b++) {
-      const k = b % started.length;
-      for (const { server, clients, latencies } of [...started.slice(k), ...started.slice(0, k)]) {
+      for (const { server, clients, latencies } of shuffled(started, run * blocks + b)) {
         await clients.call('reset');
         const sent = await server.child.call<number[]>('probe', {
           room: 'bench',

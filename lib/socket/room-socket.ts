@@ -11,7 +11,7 @@ import { answeredId } from './inbound-frame.js';
 import { createSocketId } from './socket-id.js';
 import { DEFAULT_SOCKET_SETTINGS, type SocketSettings } from './socket-settings.js';
 import type { Handshake } from './handshake.js';
-import { releaseHeldFrame, unsentBytes, writeMessage } from './write-path.js';
+import { heldBytes, releaseHeldFrame, writeMessage } from './write-path.js';
 
 export type { DisconnectReason } from './disconnect-reason.js';
 
@@ -222,6 +222,6 @@ const wsBufferedAmount = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'b
 Object.defineProperty(RoomSocket.prototype, 'bufferedAmount', {
   configurable: true,
   get(this: RoomSocket): number {
-    return this.heldFrame === undefined ? (wsBufferedAmount.call(this) as number) : unsentBytes(this);
+    return (wsBufferedAmount.call(this) as number) + heldBytes(this);
   },
 });

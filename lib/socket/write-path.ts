@@ -49,7 +49,8 @@ export interface WritableSocket extends WebSocket {
 
 /*
  * Write coalescing (`coalesceWrites`, on by default). What the write path gives one socket within
- * one turn of the event loop leaves in one write, with no timer and no wait where nothing merges:
+ * one turn of the event loop leaves in one write, or in two where a run of several frames begins,
+ * with no timer and no wait where nothing merges:
  *
  * - A socket whose last turn brought it one frame (or none) is written its next frame at once, as
  *   without coalescing: a broadcast at low load reaches its first receivers while it still visits
@@ -177,7 +178,7 @@ export function unsentBytes(socket: WritableSocket): number {
 }
 
 /** Bytes of the frame the socket holds for this turn, out of its stream. */
-function heldBytes(socket: WritableSocket): number {
+export function heldBytes(socket: WritableSocket): number {
   // The sentinels are empty: nothing held.
   return socket.heldFrame === undefined ? 0 : socket.heldFrame.length;
 }

@@ -107,12 +107,12 @@ function shuffled<T>(list: readonly T[], seed: number): T[] {
 /**
  * One broadcast every `lowLoadIntervalMs` to one room: latency from the server's clock to each
  * receiver's. Every peer's server and clients are up at once and the peers take turns, a block of
- * `lowLoadBlock` probes each, in an order shuffled afresh for every round (a fixed rotation would
- * always put the same peer after the same other one, and a peer's turn can feel what the one before
- * it left behind): what else the machine does in a stretch of the run lands on every peer alike, so
- * their ratios are taken side by side. Within
- * a block a server broadcasts every `lowLoadIntervalMs` as it would on its own; the first probes of
- * each block (the server was idle, its caches cold) and the first round of blocks warm up.
+ * `lowLoadBlock` probes each, in an order shuffled afresh every round (a fixed rotation would always
+ * put the same peer right after the same other one, and a turn can feel what the one before it left
+ * behind): what else the machine does in a stretch of the run lands on every peer alike, so their
+ * ratios are taken side by side. Within a block a server broadcasts every `lowLoadIntervalMs` as it
+ * would on its own; the first probes of each block (the server was idle, its caches cold) and the
+ * first round of blocks warm up.
  */
 export async function lowLoad(peers: PeerInfo[], run: number, sizes: Sizes): Promise<Row[]> {
   const n = sizes.lowLoadSockets;

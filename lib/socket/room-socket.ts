@@ -108,8 +108,8 @@ export class RoomSocket extends WebSocket implements RoomMember {
   badFrameWindow: BadFrameWindow | undefined = undefined;
   /** @internal negotiated permessage-deflate. */
   deflate = false;
-  /** @internal this turn's first frame, held until the turn ends (socket/write-path.ts). */
-  heldFrame: Buffer | undefined = undefined;
+  /** @internal this turn's first frame, held until the turn ends, or its write-coalescing state (socket/write-path.ts). */
+  heldFrame: Buffer | number = 0;
   /** @internal `emitWithAck` requests it has yet to answer, created on first use. */
   pendingAcks: Map<number, AckSink> | undefined;
   /** @internal the events it has handlers for, shared by the clients of its path (adapter/handler-table.ts). */

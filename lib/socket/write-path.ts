@@ -44,7 +44,7 @@ export interface WritableSocket extends WebSocket {
   /** @internal */
   closeReason: DisconnectReason | undefined;
   /** @internal this turn's first frame, held out of the stream until the turn ends, or the socket's coalescing state (write coalescing). */
-  heldFrame: Buffer | undefined;
+  heldFrame: Buffer | number;
 }
 
 /*
@@ -66,15 +66,18 @@ export interface WritableSocket extends WebSocket {
  * the kernel in one `writev`. Held bytes count as unsent (`unsentBytes`), so every watermark sees
  * them; a socket closed or cut in the meantime drops its held frame.
  *
- * `heldFrame` carries the whole state, so a socket pays one field for it: a frame (held), or one of
- * the empty sentinels below, or `undefined` (not in this turn; its last turn brought one frame).
+ * `heldFrame` carries the whole state, so a socket pays one field for it: a frame (held), one of
+ * the empty sentinels below, or a turn's number. A socket written once, at once, in a turn is
+ * stamped with that turn's number and goes on no list: the stamp alone tells a second write of the
+ * same turn from the first of a later one, so a turn of lone frames costs no pass at its end.
  */
-/** The sockets of this turn, `turnLength` of them; the array keeps its size between turns rather than regrow every turn. */
+/** The sockets of this turn that hold a frame or were corked, `turnLength` of them; the array keeps its size between turns rather than regrow every turn. */
 const turn: (WritableSocket | undefined)[] = [];
 let turnLength = 0;
+/** The number of the turn being written (a small integer; it wraps long before it could leave V8's small-integer range). */
+let turnNumber = 1;
+let turnScheduled = false;
 
-/** In this turn, one write went straight to the stream, uncorked. */
-const WRITTEN = Buffer.alloc(0);
 /** In this turn, more than one write: they are in the stream (corked, unless past the low watermark). */
 const IN_STREAM = Buffer.alloc(0);
 /** Not in this turn; the last turn it was in brought it several writes, so its next first frame is held. */
@@ -86,14 +89,14 @@ function endTurn(): void {
     const socket = turn[i]!;
     turn[i] = undefined;
     const transport = (socket as unknown as WsInternals)._socket;
-    const held = socket.heldFrame!;
-    socket.heldFrame = held === IN_STREAM ? HOLD_NEXT : undefined;
+    const held = socket.heldFrame as Buffer;
+    socket.heldFrame = held === IN_STREAM ? HOLD_NEXT : 0;
     try {
       if (held === IN_STREAM) {
         if (transport !== null && transport.writableCorked !== 0) transport.uncork();
-      } else if (held.length !== 0) {
+      } else if (socket.readyState === WebSocket.OPEN && transport !== null) {
         // Closed or cut since: the frame goes with the connection (`close()` puts it in the stream first).
-        if (socket.readyState === WebSocket.OPEN && transport !== null) transport.write(held);
+        transport.write(held);
       }
     } catch (error) {
       // A stream that throws here is broken; it must neither crash the server nor keep the rest held.
@@ -101,17 +104,27 @@ function endTurn(): void {
     }
   }
   turnLength = 0;
+  turnNumber = turnNumber === 0x3fffffff ? 1 : turnNumber + 1;
+  turnScheduled = false;
 }
 
+/** The first write of a turn, whoever makes it, schedules the turn's end. */
+function inTurn(): void {
+  if (turnScheduled) return;
+  turnScheduled = true;
+  setImmediate(endTurn);
+}
+
+/** The socket holds a frame or has a corked stream until the turn ends. */
 function joinTurn(socket: WritableSocket, state: Buffer): void {
   socket.heldFrame = state;
   turn[turnLength++] = socket;
-  if (turnLength === 1) setImmediate(endTurn);
+  inTurn();
 }
 
 /** Whether the socket holds a frame of this turn out of its stream (the sentinels are empty, frames never are). */
-function holdsFrame(held: Buffer | undefined): held is Buffer {
-  return held !== undefined && held.length !== 0;
+function holdsFrame(held: Buffer | number): held is Buffer {
+  return typeof held !== 'number' && held.length !== 0;
 }
 
 /**
@@ -120,13 +133,13 @@ function holdsFrame(held: Buffer | undefined): held is Buffer {
  */
 function settle(socket: WritableSocket, transport: Transport, low: number): void {
   const held = socket.heldFrame;
-  if (holdsFrame(held)) {
-    if (held.length <= low) return;
-    socket.heldFrame = IN_STREAM;
-    transport.write(held);
-  } else if (held === IN_STREAM && transport.writableCorked !== 0 && transport.writableLength > low) {
+  if (held === IN_STREAM) {
+    if (transport.writableCorked === 0 || transport.writableLength <= low) return;
     transport.uncork();
     transport.cork();
+  } else if (holdsFrame(held) && held.length > low) {
+    socket.heldFrame = IN_STREAM;
+    transport.write(held);
   }
 }
 
@@ -136,10 +149,20 @@ function settle(socket: WritableSocket, transport: Transport, low: number): void
  */
 function joinStream(socket: WritableSocket, transport: Transport): void {
   const held = socket.heldFrame;
-  if (held === undefined || held === HOLD_NEXT) return joinTurn(socket, WRITTEN);
+  if (typeof held === 'number' || held === HOLD_NEXT) {
+    if (held === turnNumber) {
+      // The second write of the turn: the first went straight out, the rest join the corked stream.
+      joinTurn(socket, IN_STREAM);
+      if (transport.writableCorked === 0) transport.cork();
+    } else {
+      socket.heldFrame = turnNumber;
+      inTurn();
+    }
+    return;
+  }
   socket.heldFrame = IN_STREAM;
   if (transport.writableCorked === 0) transport.cork();
-  if (held.length !== 0) transport.write(held);
+  if (held !== IN_STREAM) transport.write(held);
 }
 
 /** A frame on the fast path: held if the socket's last turn merged, else straight out if it is the turn's first, else into the corked stream. */
@@ -179,8 +202,9 @@ export function unsentBytes(socket: WritableSocket): number {
 
 /** Bytes of the frame the socket holds for this turn, out of its stream. */
 export function heldBytes(socket: WritableSocket): number {
-  // The sentinels are empty: nothing held.
-  return socket.heldFrame === undefined ? 0 : socket.heldFrame.length;
+  // A turn's number or an (empty) sentinel: nothing held.
+  const held = socket.heldFrame;
+  return typeof held === 'number' ? 0 : held.length;
 }
 
 /**

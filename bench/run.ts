@@ -69,7 +69,11 @@ function rotated<T>(list: readonly T[], run: number): T[] {
 }
 
 async function measure(run: number, label: string, task: () => Promise<Row>, rows: Row[]): Promise<void> {
-  const row = await task();
+  record(run, label, await task(), rows);
+}
+
+/** Keeps a measured row and logs it. */
+function record(run: number, label: string, row: Row, rows: Row[]): void {
   rows.push(row);
   log(`run ${run + 1}/${sizes.runs} ${label}: ${brief(row)}`);
 }
@@ -191,10 +195,7 @@ async function main(): Promise<void> {
     if (only.has('chat-storm')) await each(coalescing, 'chat storm', (peer) => chatStorm(peer, run, sizes), run);
     if (only.has('low-load')) {
       // Side by side: every peer up at once, taking turns in a shuffled order (./scenarios/coalescing.ts).
-      for (const row of await lowLoad(coalescing, run, sizes)) {
-        rows.push(row);
-        log(`run ${run + 1}/${sizes.runs} low load ${row.peer}: ${brief(row)}`);
-      }
+      for (const row of await lowLoad(coalescing, run, sizes)) record(run, `low load ${row.peer}`, row, rows);
     }
     // nestjs-rooms alone: the peers have no presence to compare with.
     if (only.has('presence') && hasRedis) await measure(run, 'presence', () => presence(run, sizes), rows);

@@ -221,12 +221,12 @@ export async function runServer(peer: Peer, extra: Handlers = {}): Promise<void>
         if (session !== undefined) await stopProfile(session, profile!);
         return rates;
       },
-      /** `count` broadcasts to `room`, `intervalMs` apart; the monotonic time of each emit. */
       /**
-       * `count` broadcasts, each `intervalMs` after the previous one's writes were handed to the
-       * kernel: the server idles between them, whether it writes inline (during the broadcast) or at
-       * the end of the turn (the `setImmediate` that ends it runs before this loop's own). A plain
-       * sleep after each broadcast would give a peer that writes at the end of the turn less idle time.
+       * `count` broadcasts to `room` (the monotonic time of each emit returned), each `intervalMs`
+       * after the previous one's writes were handed to the kernel: the server idles between them,
+       * whether it writes inline (during the broadcast) or at the end of the turn (the `setImmediate`
+       * that ends it runs before this loop's own). A plain sleep after each broadcast would give a
+       * peer that writes at the end of the turn less idle time.
        */
       async probe({ room, count, intervalMs }: { room: string; count: number; intervalMs: number }) {
         const sent: number[] = [];

@@ -92,10 +92,10 @@ function endTurn(): void {
     const held = socket.heldFrame as Buffer;
     socket.heldFrame = held === IN_STREAM ? HOLD_NEXT : 0;
     try {
+      // A held frame of a socket closed or cut since goes with its connection (`close()` puts it in the stream first).
       if (held === IN_STREAM) {
         if (transport !== null && transport.writableCorked !== 0) transport.uncork();
       } else if (socket.readyState === WebSocket.OPEN && transport !== null) {
-        // Closed or cut since: the frame goes with the connection (`close()` puts it in the stream first).
         transport.write(held);
       }
     } catch (error) {

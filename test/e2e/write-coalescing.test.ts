@@ -11,9 +11,10 @@ import { nextTurn } from '../support/timing.js';
 
 /*
  * Write coalescing: what one socket is written within one turn of the event loop leaves in at most
- * two writes: its first frame at once, the rest in one write at the end of the turn; in one, at the
- * end of the turn, once a turn has brought it several frames. The writes are counted on the server's TCP socket itself (its
- * `_write` and `_writev`, called through), which is where Node hands bytes to the kernel.
+ * two writes, its first frame at once and the rest in one write at the end of the turn; in one, at
+ * the end of the turn, once a turn has brought it several frames. The writes are counted on the
+ * server's TCP socket itself (its `_write` and `_writev`, called through), which is where Node
+ * hands bytes to the kernel.
  */
 
 interface WriteCounts {
